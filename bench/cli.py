@@ -1,0 +1,209 @@
+"""The `bench` command: run, list, leaderboard, predict, report."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from bench.config import ConfigError, describe, parse_cli_pairs
+
+log = logging.getLogger("bench")
+
+USAGE = """bench COMMAND [key=value ...]
+
+commands:
+  run task=NAME solution=NAME [key=value ...]   train and score by the task's protocol
+  list [NAME]                                   tasks and solutions; with a name, its settings
+  leaderboard [task=NAME] [leaderboard=PATH]    the leaderboard, best first
+  predict run=RUN_DIR FILE [FILE ...]           classify audio files with a finished run
+  report [runs_dir=DIR] [reports_dir=DIR]       re-render every report from the run records
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench", usage=USAGE, add_help=True)
+    parser.add_argument("command", choices=["run", "list", "leaderboard", "predict", "report"])
+    parser.add_argument("args", nargs="*")
+    ns = parser.parse_args(argv)
+    _setup_logging()
+    try:
+        return COMMANDS[ns.command](ns.args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    except (ValueError, LookupError, RuntimeError, OSError) as exc:
+        if not _is_user_error(exc):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    from bench.audio import BadAudioError
+    from bench.checkpoint import CheckpointError
+    from bench.registry import RegistryError
+    from bench.submission import SubmissionError
+    from bench.contracts import LayoutError
+
+    return isinstance(exc, (BadAudioError, CheckpointError, RegistryError, SubmissionError, LayoutError, FileNotFoundError))
+
+
+def _setup_logging() -> None:
+    from rich.logging import RichHandler
+
+    logger = logging.getLogger("bench")
+    if not logger.handlers:
+        handler = RichHandler(show_path=False, show_time=False, markup=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def cmd_run(args: list[str]) -> int:
+    from bench.resolve import resolve
+    from bench.runner import run
+
+    resolved = resolve(parse_cli_pairs(args))
+    run_dir = run(resolved)
+    print(run_dir)
+    return 0
+
+
+def cmd_list(args: list[str]) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from bench import registry
+    from bench.resolve import RunnerConfig
+
+    console = Console()
+    if args:
+        name = args[0]
+        if name == "runner":
+            schema, title, presets = RunnerConfig, "runner settings", {}
+        elif name in registry.tasks.names():
+            cls = registry.tasks.get(name)
+            schema, title, presets = cls.Config, f"task {name}: {cls.description}", cls.presets
+        else:
+            try:
+                cls = registry.solutions.get(name)
+            except registry.RegistryError as exc:
+                raise ConfigError(f"{exc} (or 'runner')") from None
+            schema, title, presets = cls.Params, f"solution {name}: {cls.description}", cls.presets
+        table = Table(title=title)
+        for col in ("key", "type", "default", "meaning"):
+            table.add_column(col)
+        for key, tp, default, help_ in describe(schema):
+            table.add_row(key, tp, str(default), help_)
+        console.print(table)
+        for preset, values in presets.items():
+            console.print(f"preset {preset}: " + " ".join(f"{k}={v}" for k, v in values.items()))
+        return 0
+    tasks = Table(title="tasks")
+    for col in ("task", "kind", "metric", "description"):
+        tasks.add_column(col)
+    for name, cls in registry.tasks.items():
+        arrow = "↑" if cls.metric.direction == "max" else "↓"
+        tasks.add_row(name, cls.kind.value, f"{cls.metric.primary} {arrow}", cls.description)
+    sols = Table(title="solutions")
+    for col in ("solution", "task kinds", "description"):
+        sols.add_column(col)
+    for name, cls in registry.solutions.items():
+        sols.add_row(name, ", ".join(sorted(k.value for k in cls.kinds)), cls.description)
+    console.print(tasks)
+    console.print(sols)
+    for module, err in {**registry.tasks.failures, **registry.solutions.failures}.items():
+        console.print(f"[red]plugin {module} failed to load:[/red]\n{err}")
+    console.print("`bench list NAME` shows the settings of a task, a solution or the runner.")
+    return 0
+
+
+def cmd_leaderboard(args: list[str]) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from bench import leaderboard
+
+    pairs = parse_cli_pairs(args)
+    unknown = set(pairs) - {"task", "leaderboard", "limit"}
+    if unknown:
+        from bench.config import did_you_mean
+
+        key = sorted(unknown)[0]
+        raise ConfigError(f"unknown key '{key}' for leaderboard{did_you_mean(key, ['task', 'leaderboard', 'limit'])}")
+    path = Path(pairs.get("leaderboard", "leaderboard.csv"))
+    board = leaderboard.read(path)
+    rows = leaderboard.ranked(board.rows, pairs.get("task"))
+    if "limit" in pairs:
+        rows = rows[: int(pairs["limit"])]
+    table = Table(title=f"leaderboard ({path})")
+    cols = ("task", "solution", "metric", "score", "std", "n_folds", "params", "tags", "device", "wall_seconds", "run_id")
+    for col in ("#",) + cols:
+        table.add_column(col)
+    rank, last_task = 0, None
+    for r in rows:
+        rank = rank + 1 if r.get("task") == last_task else 1
+        last_task = r.get("task")
+        table.add_row(str(rank), *(r.get(c, "") for c in cols))
+    Console(width=200).print(table)
+    if not rows:
+        print("no runs yet" + (f" for task {pairs['task']}" if "task" in pairs else ""))
+    return 0
+
+
+def cmd_predict(args: list[str]) -> int:
+    from bench.predict import is_classification, predict_files
+
+    pairs = parse_cli_pairs([a for a in args if "=" in a])
+    files = [Path(a) for a in args if "=" not in a]
+    if "run" not in pairs:
+        raise ConfigError("missing run=RUN_DIR (a folder under runs/)")
+    if not files:
+        raise ConfigError("give at least one audio file to predict")
+    unknown = set(pairs) - {"run", "device"}
+    if unknown:
+        raise ConfigError(f"unknown key '{sorted(unknown)[0]}' for predict; keys: run, device")
+    info, preds = predict_files(Path(pairs["run"]), files, pairs.get("device", "auto"))
+    for p in preds:
+        if is_classification(info):
+            best = int(p.outputs.argmax())
+            dist = "  ".join(f"{c}={v:.3f}" for c, v in zip(info.classes, p.outputs))
+            print(f"{p.path}\t{info.classes[best]}\t{p.outputs[best]:.3f}\t{dist}")
+        else:
+            print(f"{p.path}\t" + "  ".join(f"{t}={v:.4f}" for t, v in zip(info.targets, p.outputs)))
+    return 0
+
+
+def cmd_report(args: list[str]) -> int:
+    from bench import leaderboard
+    from bench.report import render_index, render_run
+    from bench.rundir import RESULT_JSON
+
+    pairs = parse_cli_pairs(args)
+    runs_dir = Path(pairs.pop("runs_dir", "runs"))
+    reports_dir = Path(pairs.pop("reports_dir", "reports"))
+    board = Path(pairs.pop("leaderboard", "leaderboard.csv"))
+    if pairs:
+        raise ConfigError(f"unknown key '{sorted(pairs)[0]}' for report; keys: runs_dir, reports_dir, leaderboard")
+    n = 0
+    for result in sorted(runs_dir.glob(f"*/{RESULT_JSON}")):
+        render_run(result.parent, reports_dir)
+        n += 1
+    index = render_index(leaderboard.read(board).rows, reports_dir)
+    print(f"rendered {n} run page(s) and {index}")
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "list": cmd_list,
+    "leaderboard": cmd_leaderboard,
+    "predict": cmd_predict,
+    "report": cmd_report,
+}

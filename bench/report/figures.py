@@ -1,0 +1,233 @@
+"""The numbers behind the report's figures, computed from a result record.
+
+Plain data only: no plotly, no HTML. `render.py` draws what this module computes, and
+the tests check these numbers rather than pixels (the optuna split of info and plot).
+
+A result record may come from an older runner, a crashed run or another task kind,
+so every function takes what exists and returns None (or an empty list) for the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+# Per-epoch bookkeeping that is not a learning curve.
+_NOT_CURVES = frozenset({"epoch", "lr", "seconds", "step"})
+_SPLITS = ("train", "valid", "test")
+
+
+@dataclass(frozen=True)
+class Line:
+    fold: str
+    split: str  # "train", "valid", "test", or "" for an unsplit quantity
+    epochs: list[int]
+    values: list[float | None]  # None where the epoch has no finite value
+
+
+@dataclass(frozen=True)
+class LearningCurve:
+    quantity: str  # "loss", "accuracy", ...
+    lines: list[Line]
+    best_epochs: dict[str, int] = field(default_factory=dict)  # fold -> best epoch
+
+
+@dataclass(frozen=True)
+class Confusion:
+    classes: list[str]
+    counts: list[list[int]]  # rows = true class, columns = predicted, summed over folds
+    normalised: list[list[float]]  # each row divided by its sum; an empty row stays 0
+    n_folds: int  # folds that contributed a matrix
+
+
+@dataclass(frozen=True)
+class ClassAccuracy:
+    classes: list[str]
+    accuracy: list[float | None]  # recall of each class; None when it has no clips
+    support: list[int]
+
+
+@dataclass(frozen=True)
+class FoldScores:
+    metric: str
+    direction: str
+    names: list[str]
+    scores: list[float]
+    mean: float
+    std: float  # population std (ddof=0) of `scores`
+
+
+@dataclass(frozen=True)
+class Timing:
+    stages: list[str]
+    seconds: list[float]
+    wall_seconds: float | None
+
+
+@dataclass(frozen=True)
+class SolutionBest:
+    solution: str
+    run_id: str
+    score: float
+    std: float | None
+
+
+@dataclass(frozen=True)
+class TaskGroup:
+    task: str
+    rows: list[dict[str, str]]  # best first
+    best: list[SolutionBest]  # best run of each solution, best first
+
+
+def finite(x: Any) -> float | None:
+    """`x` as a float, or None when it is missing, not a number, NaN or infinite."""
+    if isinstance(x, bool) or x is None:
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def folds(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for f in result.get("folds") or [] if isinstance(f, dict)]
+
+
+def fold_name(fold: dict[str, Any], index: int) -> str:
+    return str(fold.get("name") or f"fold {index + 1}")
+
+
+def learning_curves(result: dict[str, Any]) -> list[LearningCurve]:
+    """One curve per quantity ("loss" first), each with a line per fold and split."""
+    lines: dict[str, list[Line]] = {}
+    best: dict[str, dict[str, int]] = {}
+    for i, fold in enumerate(folds(result)):
+        history = [h for h in fold.get("history") or [] if isinstance(h, dict)]
+        if not history:
+            continue
+        name = fold_name(fold, i)
+        # An epoch number may be missing from hand-made or older records; count from 1.
+        epochs = [int(h["epoch"]) if finite(h.get("epoch")) is not None else n + 1
+                  for n, h in enumerate(history)]
+        keys = list(dict.fromkeys(k for h in history for k in h if k not in _NOT_CURVES))
+        for key in keys:
+            split, quantity = _split_key(key)
+            values = [finite(h.get(key)) for h in history]
+            if all(v is None for v in values):
+                continue
+            lines.setdefault(quantity, []).append(Line(name, split, epochs, values))
+            if fold.get("best_epoch") is not None:
+                best.setdefault(quantity, {})[name] = int(fold["best_epoch"])
+    order = sorted(lines, key=lambda q: q != "loss")  # stable: others keep first-seen order
+    return [LearningCurve(q, lines[q], best.get(q, {})) for q in order]
+
+
+def _split_key(key: str) -> tuple[str, str]:
+    for split in _SPLITS:
+        if key.startswith(split + "_"):
+            return split, key[len(split) + 1:]
+    return "", key
+
+
+def confusion(result: dict[str, Any]) -> Confusion | None:
+    """The confusion matrices of all folds summed, with row-normalised shares."""
+    classes = [str(c) for c in result.get("classes") or []]
+    total: list[list[int]] | None = None
+    n_folds = 0
+    for fold in folds(result):
+        matrix = fold.get("confusion")
+        if not _is_square(matrix, len(classes) or None):
+            continue  # a fold without a matrix (or a malformed one) adds nothing
+        if total is None:
+            total = [[0] * len(matrix) for _ in matrix]
+        elif len(matrix) != len(total):
+            continue
+        for r, row in enumerate(matrix):
+            for c, v in enumerate(row):
+                total[r][c] += int(v)
+        n_folds += 1
+    if total is None:
+        return None
+    if not classes:
+        classes = [str(i) for i in range(len(total))]
+    normalised = [[v / sum(row) if sum(row) else 0.0 for v in row] for row in total]
+    return Confusion(classes, total, normalised, n_folds)
+
+
+def _is_square(matrix: Any, n: int | None) -> bool:
+    if not isinstance(matrix, list) or not matrix:
+        return False
+    size = n or len(matrix)
+    return len(matrix) == size and all(
+        isinstance(row, list) and len(row) == size and all(finite(v) is not None for v in row)
+        for row in matrix)
+
+
+def class_accuracy(conf: Confusion) -> ClassAccuracy:
+    support = [sum(row) for row in conf.counts]
+    accuracy = [row[i] / s if s else None for i, (row, s) in enumerate(zip(conf.counts, support))]
+    return ClassAccuracy(conf.classes, accuracy, support)
+
+
+def fold_scores(result: dict[str, Any]) -> FoldScores | None:
+    """Per-fold scores with their mean and spread; None unless at least two folds scored."""
+    names, scores = [], []
+    for i, fold in enumerate(folds(result)):
+        score = finite(fold.get("score"))
+        if score is not None:
+            names.append(fold_name(fold, i))
+            scores.append(score)
+    if len(scores) < 2:
+        return None
+    mean = sum(scores) / len(scores)
+    std = math.sqrt(sum((s - mean) ** 2 for s in scores) / len(scores))
+    return FoldScores(str(result.get("metric") or "score"), str(result.get("direction") or "max"),
+                      names, scores, mean, std)
+
+
+def timing(result: dict[str, Any]) -> Timing | None:
+    raw = result.get("timing") or {}
+    stages = [(str(k), finite(v)) for k, v in raw.items()] if isinstance(raw, dict) else []
+    stages = [(k, v) for k, v in stages if v is not None]
+    if not stages:
+        return None
+    return Timing([k for k, _ in stages], [v for _, v in stages], finite(result.get("wall_seconds")))
+
+
+def leaderboard(rows: list[dict[str, str]]) -> list[TaskGroup]:
+    """Leaderboard rows grouped per task (by name), each group best first.
+
+    Rows carry their own direction, so a task whose metric is an error ("min") sorts
+    ascending. Rows of one task with different metrics are not comparable: they are
+    kept apart by sorting on the metric name first. Rows without a score go last.
+    """
+    by_task: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_task.setdefault(row.get("task") or "?", []).append(row)
+    groups = []
+    for task in sorted(by_task):
+        ranked = sorted(by_task[task], key=_rank_key)
+        groups.append(TaskGroup(task, ranked, _best_per_solution(ranked)))
+    return groups
+
+
+def _rank_key(row: dict[str, str]) -> tuple[str, bool, float]:
+    score = finite(row.get("score"))
+    sign = 1.0 if (row.get("direction") or "max") == "min" else -1.0
+    return (row.get("metric") or "", score is None, sign * score if score is not None else 0.0)
+
+
+def _best_per_solution(ranked: list[dict[str, str]]) -> list[SolutionBest]:
+    if not ranked:
+        return []
+    metric = ranked[0].get("metric") or ""
+    best: dict[str, SolutionBest] = {}
+    for row in ranked:  # already best first, so the first row seen per solution wins
+        score = finite(row.get("score"))
+        solution = row.get("solution") or "?"
+        if score is None or (row.get("metric") or "") != metric or solution in best:
+            continue
+        best[solution] = SolutionBest(solution, row.get("run_id") or "", score, finite(row.get("std")))
+    return list(best.values())

@@ -1,0 +1,279 @@
+"""One run: data -> features -> fit per split -> metrics -> result record -> leaderboard, report.
+
+Every stage's output is written before the next starts. A run killed at any point
+and started again with the same command finds its unfinished folder, skips the
+splits already finished and resumes the interrupted fit from its last epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import leaderboard
+from bench.atomic import write_json
+from bench.cache import FeatureCache
+from bench.checkpoint import seed_everything
+from bench.config import stable_hash
+from bench.contracts import FitContext, Split, TaskData, TaskKind
+from bench.datasummary import summarize
+from bench.features import extract
+from bench.metrics import confusion
+from bench.resolve import Resolved
+from bench.rundir import (RESULT_JSON, RUN_JSON, code_version, describe_device, find_unfinished,
+                          new_run_dir, now_iso, resolve_device)
+
+log = logging.getLogger("bench")
+
+FOLD_JSON = "fold.json"
+
+
+@dataclass
+class Prepared:
+    """Features of the labelled and unlabelled clips, with bad files already dropped."""
+
+    x: np.ndarray
+    y: np.ndarray
+    row_of: np.ndarray  # clip index -> row in x, or -1 for a skipped bad file
+    x_unlabelled: np.ndarray
+    unlabelled_kept: np.ndarray
+    bad: list[tuple[str, str]] = field(default_factory=list)
+    data_id: str = ""
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+
+def run(res: Resolved) -> Path:
+    t_start = time.perf_counter()
+    rc = res.runner
+    device = resolve_device(rc.device)
+    identity = res.identity()
+    run_dir = find_unfinished(rc.runs_dir, identity) if rc.resume else None
+    resumed = run_dir is not None
+    if run_dir is None:
+        run_dir = new_run_dir(rc.runs_dir, res.task_cls.name, res.solution_cls.name, identity)
+    handler = _log_to(run_dir / "run.log")
+    try:
+        log.info("%s run %s", "resuming" if resumed else "starting", run_dir)
+        write_json(run_dir / "config.json", res.as_dict())
+        return _execute(res, run_dir, device, t_start)
+    finally:
+        logging.getLogger("bench").removeHandler(handler)
+        handler.close()
+
+
+def _execute(res: Resolved, run_dir: Path, device: str, t_start: float) -> Path:
+    rc = res.runner
+    timing: dict[str, float] = {}
+    seed_everything(rc.seed)
+    task = res.task_cls(res.task)
+
+    t = time.perf_counter()
+    data = task.load(res.cache_dir, log)
+    for note in data.notes:
+        log.warning("%s", note)
+    info = task.info(data)
+    spec = res.solution_cls(res.solution, info).feature_spec()
+    timing["load_data"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    prep = _prepare(task, data, spec, res)
+    timing["features"] = time.perf_counter() - t
+
+    folds = []
+    unlabelled_sum = None
+    fit_seconds = predict_seconds = 0.0
+    splits = task.splits(data, rc.seed)
+    for k, split in enumerate(splits, start=1):
+        log.info("split %s (%d of %d)", split.name, k, len(splits))
+        fold, unl, sec = _run_split(res, task, data, info, prep, split, run_dir, device)
+        folds.append(fold)
+        fit_seconds += sec["fit"]
+        predict_seconds += sec["predict"]
+        if unl is not None:
+            unlabelled_sum = unl if unlabelled_sum is None else unlabelled_sum + unl
+    timing["fit"], timing["predict"] = fit_seconds, predict_seconds
+
+    t = time.perf_counter()
+    facts: dict[str, Any] = {}
+    if data.unlabelled:
+        facts = task.write_outputs(data, _fill_unlabelled(unlabelled_sum / len(splits), prep, data), run_dir)
+    timing["outputs"] = time.perf_counter() - t
+
+    result = _result(res, task, data, info, prep, folds, facts, run_dir, device, timing, t_start)
+    write_json(run_dir / RESULT_JSON, result)
+    write_json(run_dir / RUN_JSON, {**json.loads((run_dir / RUN_JSON).read_text()), "status": "finished"})
+    leaderboard.append(rc.leaderboard, _board_row(result, res, run_dir))
+    log.info("%s = %.4f%s  (%s)", result["metric"], result["score"],
+             f" ± {result['std']:.4f}" if result["std"] is not None else "", run_dir)
+    if rc.report:
+        _render(run_dir, rc)
+    return run_dir
+
+
+def _prepare(task, data: TaskData, spec, res: Resolved) -> Prepared:
+    rc = res.runner
+    cache = FeatureCache(res.cache_dir / "features")
+    try:
+        paths = [c.path for c in data.clips]
+        got = extract(paths, spec, cache, workers=rc.workers, skip_bad=rc.skip_bad,
+                      progress=rc.progress, label="labelled clips")
+        unl = extract([c.path for c in data.unlabelled], spec, cache, workers=rc.workers,
+                      skip_bad=rc.skip_bad, progress=rc.progress, label="unlabelled clips")
+        contents = sorted((c.id or str(c.path), cache.content_hash(c.path)) for c in data.clips + data.unlabelled
+                          if c.path.exists())
+    finally:
+        cache.close()
+    row_of = np.full(len(data.clips), -1, dtype=np.int64)
+    row_of[got.kept] = np.arange(len(got.kept))
+    y = task.targets(data)[got.kept]
+    bad = got.bad + unl.bad
+    for path, reason in bad:
+        log.warning("skipped bad file %s: %s", path, reason)
+    return Prepared(got.x, y, row_of, unl.x, unl.kept, bad, stable_hash(contents, 16),
+                    got.hits + unl.hits, got.misses + unl.misses)
+
+
+def _rows(prep: Prepared, idx: np.ndarray) -> np.ndarray:
+    rows = prep.row_of[idx]
+    return rows[rows >= 0]
+
+
+def _run_split(res, task, data, info, prep: Prepared, split: Split, run_dir: Path, device: str):
+    fold_dir = run_dir / "folds" / split.name
+    done = fold_dir / FOLD_JSON
+    if done.exists():
+        log.info("split %s already finished; reusing its result", split.name)
+        fold = json.loads(done.read_text())
+        unl = np.array(fold.pop("unlabelled_outputs"), dtype=np.float32) if fold.get("unlabelled_outputs") else None
+        return fold, unl, {"fit": 0.0, "predict": 0.0}
+
+    rc = res.runner
+    train, valid, test = (_rows(prep, s) for s in (split.train, split.valid, split.test))
+    ctx = FitContext(workdir=fold_dir / "train", device=device, amp=rc.amp, seed=rc.seed,
+                     log=log, progress=rc.progress)
+    solution = res.solution_cls(res.solution, info)
+    t = time.perf_counter()
+    fit = solution.fit(prep.x[train], prep.y[train], prep.x[valid], prep.y[valid], ctx)
+    solution.save(fold_dir / "model")
+    fit_s = time.perf_counter() - t
+
+    t = time.perf_counter()
+    scored = test if len(test) else valid
+    outputs = solution.predict(prep.x[scored], ctx)
+    metrics = task.score(prep.y[scored], outputs, data)
+    unl = solution.predict(prep.x_unlabelled, ctx) if len(prep.x_unlabelled) else None
+    predict_s = time.perf_counter() - t
+
+    fold: dict[str, Any] = {
+        "name": split.name,
+        "scored_on": "test" if len(test) else "valid",
+        "score": metrics[task.metric.primary],
+        "metrics": metrics,
+        "history": fit.history,
+        "best_epoch": fit.best_epoch,
+        "resumed_from": fit.resumed_from,
+        "n_train": int(len(train)), "n_valid": int(len(valid)), "n_test": int(len(test)),
+        "validation_note": split.validation_note,
+        "complexity": solution.complexity(),
+        "fit_seconds": fit_s,
+    }
+    if task.kind is TaskKind.CLASSIFICATION:
+        fold["confusion"] = confusion(prep.y[scored], outputs.argmax(1), len(data.classes)).tolist()
+    write_json(done, {**fold, "unlabelled_outputs": unl.tolist() if unl is not None else None})
+    log.info("split %s: %s=%.4f", split.name, task.metric.primary, fold["score"])
+    return fold, unl, {"fit": fit_s, "predict": predict_s}
+
+
+def _fill_unlabelled(outputs: np.ndarray, prep: Prepared, data: TaskData) -> np.ndarray:
+    """Outputs for every unlabelled clip; a skipped bad clip gets the training-class prior."""
+    full = np.zeros((len(data.unlabelled), outputs.shape[1]), dtype=np.float32)
+    prior = np.bincount(prep.y, minlength=outputs.shape[1]).astype(np.float32)
+    full[:] = prior / max(prior.sum(), 1)
+    full[prep.unlabelled_kept] = outputs
+    return full
+
+
+def _result(res, task, data, info, prep, folds, facts, run_dir, device, timing, t_start) -> dict:
+    scores = np.array([f["score"] for f in folds], dtype=float)
+    metric_names = folds[0]["metrics"].keys()
+    config_hash = stable_hash({**res.hashed(), "data": prep.data_id}, 12)
+    complexity = folds[0].get("complexity", {})
+    return {
+        "run_id": run_dir.name,
+        "created": json.loads((run_dir / RUN_JSON).read_text()).get("created"),
+        "finished": now_iso(),
+        "status": "finished",
+        "task": task.name, "task_kind": task.kind.value, "solution": res.solution_cls.name,
+        "metric": task.metric.primary, "direction": task.metric.direction,
+        "score": float(scores.mean()),
+        "std": float(scores.std(ddof=1)) if len(scores) > 1 else None,
+        "n_folds": len(folds),
+        "fold_scores": scores.tolist(),
+        "metrics": {m: float(np.mean([f["metrics"][m] for f in folds])) for m in metric_names},
+        "classes": list(data.classes), "targets": list(data.targets),
+        "task_info": info.to_dict(),
+        "folds": folds,
+        "config": res.as_dict(), "config_hash": config_hash,
+        "code_version": code_version(), "device": describe_device(device),
+        "wall_seconds": time.perf_counter() - t_start,
+        "timing": timing,
+        "data": {
+            "root": str(data.root), "synthetic": data.synthetic, "data_id": prep.data_id,
+            "n_clips": len(data.clips), "n_unlabelled": len(data.unlabelled),
+            "summary": summarize([c.path for c in data.clips + data.unlabelled]),
+            "notes": data.notes,
+        },
+        "cache": {"hits": prep.cache_hits, "misses": prep.cache_misses},
+        "bad_files": [list(b) for b in prep.bad],
+        "complexity": complexity,
+        "artifacts": facts.get("artifacts", {}),
+        "extra": facts.get("extra", {}),
+    }
+
+
+def _board_row(result: dict, res: Resolved, run_dir: Path) -> dict:
+    from bench.config import fields_of
+
+    key_params = ";".join(
+        f"{k}={result['config']['solution'][k]}"
+        for k, f in fields_of(res.solution_cls.Params).items() if f.metadata.get("key")
+    )
+    return {
+        "run_id": result["run_id"], "time": result["finished"], "task": result["task"],
+        "solution": result["solution"], "metric": result["metric"], "direction": result["direction"],
+        "score": result["score"], "std": result["std"], "n_folds": result["n_folds"],
+        "config_hash": result["config_hash"], "params": key_params,
+        "tags": "synthetic-data" if result["data"]["synthetic"] else "",
+        "n_params": int(result["complexity"].get("params", 0)) or "",
+        "macs": int(result["complexity"].get("macs", 0)) or "",
+        "code_version": result["code_version"], "device": result["device"],
+        "wall_seconds": round(result["wall_seconds"], 1), "run_dir": str(run_dir),
+    }
+
+
+def _render(run_dir: Path, rc) -> None:
+    """Reports are derived from the records; a rendering failure must not lose the run."""
+    try:
+        from bench.report import render_index, render_run
+
+        page = render_run(run_dir, rc.reports_dir)
+        render_index(leaderboard.read(rc.leaderboard).rows, rc.reports_dir)
+        log.info("report: %s", page)
+    except Exception:
+        log.exception("rendering the report failed; the run's results are saved in %s", run_dir)
+
+
+def _log_to(path: Path) -> logging.Handler:
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("bench")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler

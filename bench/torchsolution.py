@@ -1,0 +1,93 @@
+"""What every torch classification/regression solution shares: normalisation, fit, predict, save.
+
+A subclass supplies `build_model()` and `make_optimizer()`; this base handles the
+input standardisation (statistics of the training features, saved with the
+weights), the epoch loop, prediction, and .safetensors save/load.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from bench.checkpoint import load_weights, save_weights, seed_everything
+from bench.contracts import FitContext, FitResult, Solution, TaskKind
+from bench.training import LoopConfig, Trainer
+
+WEIGHTS = "weights.safetensors"
+
+
+class Standardize(nn.Module):
+    """Subtract the training mean and divide by its std; both travel with the weights."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(()))
+        self.register_buffer("std", torch.ones(()))
+
+    def fit(self, x: np.ndarray) -> None:
+        self.mean.fill_(float(x.mean()))
+        self.std.fill_(float(x.std()) + 1e-6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class TorchSolution(Solution):
+    def __init__(self, params, task) -> None:
+        super().__init__(params, task)
+        seed_everything(0)  # the same initial weights for the same params
+        self.model = nn.Sequential(Standardize(), self.build_model())
+
+    @abstractmethod
+    def build_model(self) -> nn.Module:
+        """The network after input standardisation; outputs (N, task.n_outputs)."""
+
+    @abstractmethod
+    def make_optimizer(self) -> tuple[torch.optim.Optimizer, object | None]:
+        """(optimizer, ReduceLROnPlateau or None)."""
+
+    def loop_config(self) -> LoopConfig:
+        p = self.params
+        select = "accuracy" if self.task.kind is TaskKind.CLASSIFICATION else "loss"
+        return LoopConfig(p.epochs, p.batch_size, p.patience, select)
+
+    def loss_fn(self):
+        if self.task.kind is TaskKind.CLASSIFICATION:
+            return nn.CrossEntropyLoss()
+        return nn.MSELoss()
+
+    def _trainer(self, ctx: FitContext) -> Trainer:
+        opt, sched = self.make_optimizer()
+        return Trainer(self.model, opt, sched, self.loss_fn(), ctx, self.loop_config())
+
+    def fit(self, x_train, y_train, x_valid, y_valid, ctx: FitContext) -> FitResult:
+        seed_everything(ctx.seed)
+        self.model = nn.Sequential(Standardize(), self.build_model())
+        self.model[0].fit(x_train)
+        return self._trainer(ctx).fit(x_train, y_train, x_valid, y_valid)
+
+    def predict(self, x: np.ndarray, ctx: FitContext) -> np.ndarray:
+        out = self._trainer(ctx).predict(x)
+        if self.task.kind is TaskKind.CLASSIFICATION:
+            out = torch.softmax(out, dim=1)
+        return out.numpy()
+
+    def save(self, folder: Path) -> None:
+        save_weights(folder / WEIGHTS, self.model.state_dict(), {"solution": self.name})
+
+    def load_state(self, folder: Path) -> None:
+        state = load_weights(folder / WEIGHTS)
+        missing, unexpected = self.model.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise ValueError(
+                f"{folder / WEIGHTS} does not match solution {self.name} with these parameters:"
+                f" missing {missing[:5]}, unexpected {unexpected[:5]}"
+            )
+
+    def complexity(self) -> dict[str, float]:
+        return {"params": float(sum(p.numel() for p in self.model.parameters()))}

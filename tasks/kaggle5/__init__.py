@@ -1,0 +1,162 @@
+"""kaggle5: a Kaggle-style 5-class sound classification competition.
+
+Layout: `train/<class>/*.wav` and `test/*.wav`; the result is a validated
+`submission.csv`. Model selection uses a stratified validation split of the
+training clips (7.5% by default, as in the seed recipe); the test set is unlabelled,
+so the leaderboard score is the validation score. When the data folder also holds
+`answers.csv` (the embedded synthetic data does), the submission is graded against
+it and the result records that test accuracy too.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.config import param
+from bench.contracts import Clip, LayoutError, MetricSpec, Split, Task, TaskData, TaskKind
+from bench.metrics import accuracy, macro_f1
+from bench.registry import register_task
+from bench import submission
+
+AUDIO_SUFFIXES = (".wav",)
+
+
+@dataclass
+class Kaggle5Config:
+    data_dir: Path | None = param(None, "competition folder with train/<class>/*.wav and test/*.wav (none: embedded synthetic data)", hashed=False)
+    sample_rate: int = param(22050, "rate every clip is resampled to, Hz", low=1000)
+    clip_seconds: float = param(4.0, "clips are zero-padded or cut to this length, s", low=0.1)
+    valid_fraction: float = param(0.075, "stratified share of training clips held out for model selection", low=0.01, high=0.5)
+    id_column: str = param("filename", "submission header: id column")
+    label_column: str = param("label", "submission header: label column")
+    synthetic_train_per_class: int = param(100, "embedded data: training clips per class (about)", low=2)
+    synthetic_test: int = param(150, "embedded data: test clips", low=1)
+    synthetic_seed: int = param(0, "embedded data: generator seed")
+
+
+def read_layout(root: Path) -> TaskData:
+    """Read `root/train/<class>/*.wav`, `root/test/*.wav` and, if present, `root/answers.csv`."""
+    train, test = root / "train", root / "test"
+    expected = "expected train/<class_name>/*.wav and test/*.wav"
+    if not root.is_dir():
+        raise LayoutError(f"{root}: data_dir does not exist or is not a folder ({expected})")
+    if not train.is_dir():
+        raise LayoutError(f"{train}: missing training folder ({expected})")
+    if not test.is_dir():
+        raise LayoutError(f"{test}: missing test folder ({expected})")
+    class_dirs = sorted(d for d in train.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if len(class_dirs) < 2:
+        raise LayoutError(f"{train}: found {len(class_dirs)} class folder(s), need at least 2 ({expected})")
+    notes: list[str] = []
+    stray = sorted(p.name for p in train.iterdir() if p.is_file() and not p.name.startswith("."))
+    if stray:
+        notes.append(f"ignored {len(stray)} file(s) directly under train/ (not in a class folder): {', '.join(stray[:5])}")
+    clips: list[Clip] = []
+    for d in class_dirs:
+        files, ignored = _audio_files(d)
+        if ignored:
+            notes.append(f"ignored {len(ignored)} non-WAV file(s) in {d.name}/")
+        if not files:
+            raise LayoutError(f"{d}: class folder has no .wav files; remove the folder or add clips")
+        clips += [Clip(path=f, label=d.name, id=f"{d.name}/{f.name}") for f in files]
+    test_files, ignored = _audio_files(test)
+    if ignored:
+        notes.append(f"ignored {len(ignored)} non-WAV file(s) in test/")
+    if not test_files:
+        raise LayoutError(f"{test}: no .wav test files")
+    unlabelled = [Clip(path=f, id=f.name) for f in test_files]
+    classes = tuple(d.name for d in class_dirs)
+    answers = _read_answers(root / "answers.csv", {c.id for c in unlabelled}, classes)
+    return TaskData(root=root, clips=clips, classes=classes, unlabelled=unlabelled, answers=answers, notes=notes)
+
+
+def _audio_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    files, ignored = [], []
+    for p in sorted(folder.iterdir()):
+        if not p.is_file() or p.name.startswith("."):
+            continue
+        (files if p.suffix.lower() in AUDIO_SUFFIXES else ignored).append(p)
+    return files, ignored
+
+
+def _read_answers(path: Path, ids: set[str], classes: tuple[str, ...]) -> dict[str, str] | None:
+    if not path.exists():
+        return None
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    try:
+        submission.validate(rows[0] if rows else [], rows[1:], expected_ids=ids, classes=classes)
+    except submission.SubmissionError as exc:
+        raise LayoutError(f"{path}: hidden answers do not match test/: {exc}") from None
+    return {r[0]: r[1] for r in rows[1:]}
+
+
+def stratified_holdout(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per class, hold out round(fraction * n) clips (at least one when a class has two or more)."""
+    rng = np.random.default_rng(seed)
+    train, valid = [], []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        k = int(round(fraction * len(idx)))
+        k = max(k, 1) if len(idx) >= 2 else 0
+        valid += idx[:k].tolist()
+        train += idx[k:].tolist()
+    return np.sort(np.array(train, dtype=np.int64)), np.sort(np.array(valid, dtype=np.int64))
+
+
+@register_task("kaggle5")
+class Kaggle5(Task):
+    kind = TaskKind.CLASSIFICATION
+    description = "Kaggle-style 5-class sound classification: train/<class>/*.wav, test/*.wav -> submission.csv"
+    metric = MetricSpec("accuracy", "max", ("macro_f1",))
+    Config = Kaggle5Config
+    presets = {"tiny": {"synthetic_train_per_class": 10, "synthetic_test": 10, "clip_seconds": 1.5, "valid_fraction": 0.2}}
+
+    def load(self, cache_dir: Path, log: logging.Logger) -> TaskData:
+        c = self.config
+        if c.data_dir is not None:
+            return read_layout(Path(c.data_dir))
+        from tasks.kaggle5.synth import SYNTH_VERSION, generate
+
+        name = f"kaggle5-synth-v{SYNTH_VERSION}-n{c.synthetic_train_per_class}-t{c.synthetic_test}-s{c.synthetic_seed}"
+        root = cache_dir / "datasets" / name
+        if not root.exists():
+            log.info("writing the embedded synthetic kaggle5 dataset to %s", root)
+            try:
+                generate(root, n_train_per_class=c.synthetic_train_per_class, n_test=c.synthetic_test, seed=c.synthetic_seed)
+            except FileExistsError:
+                pass  # another run wrote it first
+        data = read_layout(root)
+        data.synthetic = True
+        return data
+
+    def splits(self, data: TaskData, seed: int) -> list[Split]:
+        train, valid = stratified_holdout(data.class_index(), self.config.valid_fraction, seed)
+        note = (
+            f"stratified {self.config.valid_fraction:.1%} of the labelled training clips (seed {seed}),"
+            " used for early stopping and best-epoch selection; the score is on this validation"
+            " split because the competition's test set is unlabelled"
+        )
+        return [Split("holdout", train, valid, np.empty(0, dtype=np.int64), note)]
+
+    def score(self, y_true: np.ndarray, outputs: np.ndarray, data: TaskData) -> dict[str, float]:
+        return {"accuracy": accuracy(y_true, outputs), "macro_f1": macro_f1(y_true, outputs)}
+
+    def write_outputs(self, data: TaskData, outputs: np.ndarray, run_dir: Path) -> dict:
+        ids = [c.id for c in data.unlabelled]
+        labels = [data.classes[i] for i in np.argmax(outputs, axis=1)]
+        c = self.config
+        submission.write(
+            run_dir / "submission.csv", ids, labels, expected_ids=ids, classes=data.classes,
+            id_column=c.id_column, label_column=c.label_column,
+        )
+        facts: dict = {"artifacts": {"submission": "submission.csv"}}
+        if data.answers is not None:
+            hits = sum(data.answers[i] == label for i, label in zip(ids, labels))
+            facts["extra"] = {"test_accuracy_hidden_labels": hits / len(ids)}
+        return facts
