@@ -268,11 +268,12 @@ def apply_overrides(
             owners = [s for s in sections if key in fields_of(s.schema)]
         if not owners:
             valid = sorted({k for s in sections for k in fields_of(s.schema)})
-            where = ", ".join(s.owner for s in sections)
+            names = [s.owner for s in sections]
+            where = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+            listing = ", ".join(f"`bench list {s.owner.split()[-1]}`" for s in sections)
             raise ConfigError(
-                f"unknown key '{raw_key}' ({source}){did_you_mean(key, valid)}: not a setting of"
-                f" {where}. Run `bench list {by_name.get('solution', sections[0]).owner.split()[-1]}`"
-                f" to see every key."
+                f"unknown key '{raw_key}'{did_you_mean(key, valid)}: it is not a setting of {where}"
+                f" ({source}); {listing} show every key"
             )
         if len(owners) > 1:
             options = " or ".join(f"{s.name}.{key}" for s in owners)

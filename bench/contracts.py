@@ -287,11 +287,11 @@ class Solution(ABC):
 
     def predict(self, x: np.ndarray, ctx: FitContext) -> np.ndarray:
         """(N, n_classes) probabilities or (N, n_targets) values."""
-        raise NotImplementedError(f"solution {self.name} does not predict")
+        raise TypeError(f"solution {self.name} does not predict; it supports {sorted(k.value for k in self.kinds)}")
 
     def generate(self, labels: np.ndarray, ctx: FitContext) -> np.ndarray:
         """(N, C, F, T) features for the requested class labels (generation tasks)."""
-        raise NotImplementedError(f"solution {self.name} does not generate")
+        raise TypeError(f"solution {self.name} does not generate; it supports {sorted(k.value for k in self.kinds)}")
 
     @abstractmethod
     def save(self, folder: Path) -> None:

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.preprocessing import StandardScaler
 
 from bench.checkpoint import load_weights, save_weights
 from bench.config import FloatRange, param
@@ -57,6 +55,9 @@ class Baseline(Solution):
         )
 
     def fit(self, x_train, y_train, x_valid, y_valid, ctx: FitContext) -> FitResult:
+        from sklearn.linear_model import LogisticRegression, Ridge  # slow to import; only fit needs it
+        from sklearn.preprocessing import StandardScaler
+
         feats = clip_statistics(x_train)
         scaler = StandardScaler().fit(feats)
         z = scaler.transform(feats)

@@ -55,7 +55,7 @@ class FoldScores:
     names: list[str]
     scores: list[float]
     mean: float
-    std: float  # population std (ddof=0) of `scores`
+    std: float  # sample std (ddof=1) of `scores`, as in the run record
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ def fold_scores(result: dict[str, Any]) -> FoldScores | None:
     if len(scores) < 2:
         return None
     mean = sum(scores) / len(scores)
-    std = math.sqrt(sum((s - mean) ** 2 for s in scores) / len(scores))
+    std = math.sqrt(sum((s - mean) ** 2 for s in scores) / (len(scores) - 1))
     return FoldScores(str(result.get("metric") or "score"), str(result.get("direction") or "max"),
                       names, scores, mean, std)
 

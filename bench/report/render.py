@@ -375,8 +375,10 @@ def _curve_figure(curve: F.LearningCurve, n_folds: int) -> dict[str, Any]:
         data.append({"type": "scatter", "mode": "markers", "x": best_x, "y": best_y, "text": best_text,
                      "name": "best epoch", "hovertemplate": "best epoch %{x} (%{text})<extra></extra>",
                      "marker": {"symbol": "star", "size": 13, "color": "#222"}})
+    n_epochs = max((len(line.epochs) for line in curve.lines), default=1)
     return {"data": data, "layout": _layout(f"{curve.quantity.replace('_', ' ')} per epoch",
-                                            "epoch", curve.quantity.replace("_", " "))}
+                                            "epoch", curve.quantity.replace("_", " "),
+                                            xaxis={"dtick": max(1, math.ceil(n_epochs / 12))})}
 
 
 def _confusion_figure(conf: F.Confusion) -> dict[str, Any]:
@@ -423,7 +425,7 @@ def _fold_scores_figure(fs: F.FoldScores) -> dict[str, Any]:
          "line": {"color": "#d62728", "width": 2, "dash": "dash"}},
     ]
     note = {"xref": "paper", "x": 1, "xanchor": "right", "y": hi, "yanchor": "bottom", "showarrow": False,
-            "text": f"mean {_fmt(fs.mean)} ± {_fmt(fs.std)} (population std over folds)", "font": {"color": "#d62728"}}
+            "text": f"mean {_fmt(fs.mean)} ± {_fmt(fs.std)} (sample std over folds)", "font": {"color": "#d62728"}}
     return {
         "data": [{"type": "bar", "x": fs.names, "y": fs.scores, "name": fs.metric,
                   "marker": {"color": _COLOURS[0]}, "text": [_fmt(s) for s in fs.scores],

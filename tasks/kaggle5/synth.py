@@ -182,7 +182,7 @@ def _harmonics(rng: np.random.Generator, lo: float = -12.0, hi: float = -3.0) ->
 def dog_bark(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     """1-4 short harmonic barks, pitch falling fast, noisy attack, irregular spacing."""
     out = np.zeros(n)
-    f0 = _f0(rng)
+    f0 = _f0(rng, 250.0, 900.0)
     count = int(rng.integers(1, 5))
     seconds = n / sr
     width = rng.uniform(0.08, 0.3)
@@ -203,7 +203,7 @@ def dog_bark(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
 
 def siren(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     """A continuous harmonic tone with a slow wail or a two-tone hi-lo alternation."""
-    f0 = _f0(rng)
+    f0 = _f0(rng, 350.0, 1300.0)
     if rng.random() < 0.6:
         contour = synth.sine_contour(n, sr, f0, rng.uniform(0.12, 0.35), rng.uniform(0.25, 2.5), rng.uniform(0, 2 * np.pi))
     else:
@@ -218,7 +218,7 @@ def siren(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
 def car_horn(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     """1-3 steady honks of two close tones (about a third apart) with rich harmonics."""
     out = np.zeros(n)
-    f0 = _f0(rng)
+    f0 = _f0(rng, 220.0, 700.0)
     ratio = rng.uniform(1.18, 1.34)
     amps = _harmonics(rng, -8.0, -2.0)
     count = int(rng.integers(1, 4))
@@ -257,7 +257,7 @@ def drilling(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
 def engine_idling(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     """Steady firing pulses (10-40 Hz) exciting a resonance, over a harmonic rumble."""
     rate = rng.uniform(10.0, 40.0)
-    resonance = _f0(rng) * rng.uniform(0.8, 2.0)
+    resonance = _f0(rng, 120.0, 700.0) * rng.uniform(0.8, 2.0)
     m = int(rng.uniform(0.6, 0.95) * sr / rate)
     pulse = synth.bandpass_noise(rng, m, sr, resonance / 1.6, resonance * 1.6, "pink") * synth.exp_decay(m, sr, rng.uniform(0.004, 0.02))
     pulse += synth.harmonic_tone(synth.constant_contour(m, resonance), sr, [1.0, 0.5, 0.25], rng) * synth.exp_decay(m, sr, rng.uniform(0.005, 0.02))
