@@ -169,7 +169,9 @@ def _soft_step(f: np.ndarray, start: float, width: float) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(np.pi * t)
 
 
-def spectral_tilt(x: np.ndarray, sample_rate: int, db_per_octave: float, ref_hz: float = 1000.0) -> np.ndarray:
+def spectral_tilt(
+    x: np.ndarray, sample_rate: int, db_per_octave: float, ref_hz: float = 1000.0
+) -> np.ndarray:
     """Tilt the spectrum by a constant dB/octave around `ref_hz` (a crude 'timbre' knob).
 
     Randomising tilt per clip blurs the average spectral envelope of each class, so
@@ -317,7 +319,9 @@ def sine_contour(
     return f_center * (1.0 + depth * np.sin(2 * np.pi * rate_hz * t + phase))
 
 
-def step_contour(n: int, sample_rate: int, freqs: Sequence[float], period: float, glide: float = 0.01) -> np.ndarray:
+def step_contour(
+    n: int, sample_rate: int, freqs: Sequence[float], period: float, glide: float = 0.01
+) -> np.ndarray:
     """Pitch cycling through `freqs`, `period` seconds each, with short glides: hi-lo sirens."""
     t = np.arange(n) / sample_rate
     index = (t // max(period, EPS)).astype(int) % len(freqs)

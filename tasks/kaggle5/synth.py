@@ -192,11 +192,13 @@ def dog_bark(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         if m < 16:
             continue
         base = f0 * rng.uniform(0.9, 1.1)
-        contour = synth.glide_contour(m, sr, base * rng.uniform(1.2, 1.7), base * rng.uniform(0.55, 0.8), rng.uniform(0.03, 0.12))
+        start, end = base * rng.uniform(1.2, 1.7), base * rng.uniform(0.55, 0.8)
+        contour = synth.glide_contour(m, sr, start, end, rng.uniform(0.03, 0.12))
         tone = synth.harmonic_tone(contour, sr, _harmonics(rng), rng)
         hiss = synth.bandpass_noise(rng, m, sr, base, base * rng.uniform(4, 10), "pink")
         attack = synth.exp_decay(m, sr, rng.uniform(0.01, 0.03))  # noisy onset, then tonal
-        body = tone * synth.adsr(m, sr, 0.005, width * 0.3, 0.6, width * 0.4) + rng.uniform(0.5, 1.0) * hiss * attack
+        tonal = tone * synth.adsr(m, sr, 0.005, width * 0.3, 0.6, width * 0.4)
+        body = tonal + rng.uniform(0.5, 1.0) * hiss * attack
         synth.add_at(out, body, int(onset * sr), rng.uniform(0.6, 1.0))
     return out
 
@@ -205,7 +207,8 @@ def siren(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     """A continuous harmonic tone with a slow wail or a two-tone hi-lo alternation."""
     f0 = _f0(rng, 350.0, 1300.0)
     if rng.random() < 0.6:
-        contour = synth.sine_contour(n, sr, f0, rng.uniform(0.12, 0.35), rng.uniform(0.25, 2.5), rng.uniform(0, 2 * np.pi))
+        depth, rate = rng.uniform(0.12, 0.35), rng.uniform(0.25, 2.5)
+        contour = synth.sine_contour(n, sr, f0, depth, rate, rng.uniform(0, 2 * np.pi))
     else:
         ratio = rng.uniform(1.15, 1.45)
         period = rng.uniform(0.25, 0.7)
@@ -230,7 +233,8 @@ def car_horn(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
             continue
         a = synth.harmonic_tone(synth.constant_contour(m, f0), sr, amps, rng)
         b = synth.harmonic_tone(synth.constant_contour(m, f0 * ratio), sr, amps, rng)
-        honk = (a + rng.uniform(0.6, 1.0) * b) * synth.adsr(m, sr, 0.008, 0.03, rng.uniform(0.7, 0.95), 0.03)
+        pair = a + rng.uniform(0.6, 1.0) * b
+        honk = pair * synth.adsr(m, sr, 0.008, 0.03, rng.uniform(0.7, 0.95), 0.03)
         synth.add_at(out, honk, int(onset * sr), rng.uniform(0.7, 1.0))
     return out
 
@@ -239,18 +243,19 @@ def drilling(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     """Band-passed noise plus a harmonic whine, chopped at 15-60 Hz, in 1-3 bursts."""
     f0 = _f0(rng)
     centre = f0 * rng.uniform(1.5, 5.0)
-    noise = synth.bandpass_noise(rng, n, sr, centre / rng.uniform(1.5, 3.0), centre * rng.uniform(1.5, 3.0), "white")
+    low, high = centre / rng.uniform(1.5, 3.0), centre * rng.uniform(1.5, 3.0)
+    noise = synth.bandpass_noise(rng, n, sr, low, high, "white")
     contour = synth.sine_contour(n, sr, f0, rng.uniform(0.0, 0.03), rng.uniform(0.5, 3.0))
     whine = synth.harmonic_tone(contour, sr, _harmonics(rng), rng)
     source = synth.normalize_rms(whine, 1.0) * rng.uniform(0.3, 1.0) + noise * rng.uniform(0.3, 1.0)
-    chopped = synth.amplitude_modulation(
-        source, sr, rng.uniform(15.0, 60.0), rng.uniform(0.6, 1.0), rng.uniform(0, 2 * np.pi), str(rng.choice(["sine", "square"]))
-    )
+    rate, depth, phase = rng.uniform(15.0, 60.0), rng.uniform(0.6, 1.0), rng.uniform(0, 2 * np.pi)
+    chopped = synth.amplitude_modulation(source, sr, rate, depth, phase, str(rng.choice(["sine", "square"])))
     seconds = n / sr
     count = int(rng.integers(1, 4))
     width = min(rng.uniform(0.4, 2.0), seconds / count * 0.85)
     onsets = synth.random_onsets(rng, count, seconds, width, rng.uniform(0.1, 0.4))
-    gate = synth.burst_envelope(n, sr, onsets, [width * rng.uniform(0.8, 1.1) for _ in onsets], ramp=rng.uniform(0.01, 0.08))
+    lengths = [width * rng.uniform(0.8, 1.1) for _ in onsets]
+    gate = synth.burst_envelope(n, sr, onsets, lengths, ramp=rng.uniform(0.01, 0.08))
     return chopped * gate
 
 
@@ -259,8 +264,10 @@ def engine_idling(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     rate = rng.uniform(10.0, 40.0)
     resonance = _f0(rng, 120.0, 700.0) * rng.uniform(0.8, 2.0)
     m = int(rng.uniform(0.6, 0.95) * sr / rate)
-    pulse = synth.bandpass_noise(rng, m, sr, resonance / 1.6, resonance * 1.6, "pink") * synth.exp_decay(m, sr, rng.uniform(0.004, 0.02))
-    pulse += synth.harmonic_tone(synth.constant_contour(m, resonance), sr, [1.0, 0.5, 0.25], rng) * synth.exp_decay(m, sr, rng.uniform(0.005, 0.02))
+    thump = synth.bandpass_noise(rng, m, sr, resonance / 1.6, resonance * 1.6, "pink")
+    pulse = thump * synth.exp_decay(m, sr, rng.uniform(0.004, 0.02))
+    ring = synth.harmonic_tone(synth.constant_contour(m, resonance), sr, [1.0, 0.5, 0.25], rng)
+    pulse += ring * synth.exp_decay(m, sr, rng.uniform(0.005, 0.02))
     wobble = synth.sine_contour(n, sr, rate, rng.uniform(0.0, 0.05), rng.uniform(0.1, 0.8))
     pulses = synth.pulse_train(n, sr, wobble, pulse, jitter=rng.uniform(0.0, 0.08), rng=rng)
     rumble_f0 = rate * rng.choice([1.0, 2.0, 3.0, 4.0])
