@@ -69,3 +69,29 @@ def _json_default(obj: Any) -> Any:
     if hasattr(obj, "tolist"):
         return obj.tolist()
     raise TypeError(f"cannot write {type(obj).__name__} to JSON")
+
+
+@contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary sibling folder; rename it to `path` only if the block succeeds.
+
+    An interrupted or failed writer leaves no half-written folder at `path`. Raises
+    FileExistsError if `path` exists (before or, from a concurrent writer, after).
+    """
+    import shutil
+
+    path = Path(path)
+    if path.exists():
+        raise FileExistsError(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + path.name + ".", dir=path.parent))
+    try:
+        yield tmp
+        os.rename(tmp, path)  # fails if a concurrent writer got there first
+    except OSError as exc:
+        if path.exists():
+            raise FileExistsError(path) from exc
+        raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

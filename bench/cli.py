@@ -19,12 +19,15 @@ commands:
   leaderboard [task=NAME] [leaderboard=PATH]    the leaderboard, best first
   predict run=RUN_DIR FILE [FILE ...]           classify audio files with a finished run
   report [runs_dir=DIR] [reports_dir=DIR]       re-render every report from the run records
+  compare RUN_A RUN_B                           per-fold scores side by side, paired tests
+  data check task=NAME [data_dir=DIR]           validate and describe a dataset before training
+  data fetch NAME --to DIR                      download, verify and unpack an official dataset
 """
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", usage=USAGE, add_help=True)
-    parser.add_argument("command", choices=["run", "list", "leaderboard", "predict", "report"])
+    parser.add_argument("command", choices=sorted(COMMANDS))
     parser.add_argument("args", nargs="*")
     ns = parser.parse_args(argv)
     _setup_logging()
@@ -200,7 +203,59 @@ def cmd_report(args: list[str]) -> int:
     return 0
 
 
+def cmd_compare(args: list[str]) -> int:
+    from bench.compare import compare, load_result
+
+    if len(args) != 2:
+        raise ConfigError("usage: bench compare RUN_A RUN_B (two run folders of one task)")
+    c = compare(load_result(Path(args[0])), load_result(Path(args[1])))
+    print(f"task {c.task}, {c.metric} ({'higher' if c.direction == 'max' else 'lower'} is better)")
+    print(f"A = {c.names[0]}\nB = {c.names[1]}\n")
+    print(f"{'fold':<10}{'A':>10}{'B':>10}{'A - B':>10}")
+    for name, a, b in zip(c.folds, c.a, c.b):
+        print(f"{name:<10}{a:>10.4f}{b:>10.4f}{a - b:>+10.4f}")
+    n = len(c.folds)
+    mean = lambda xs: sum(xs) / len(xs)
+    print(f"{'mean':<10}{mean(c.a):>10.4f}{mean(c.b):>10.4f}{c.mean_diff:>+10.4f}\n")
+    if c.t is None:
+        print(f"paired t-test: not defined ({n} shared fold(s) or no spread in the differences)")
+    else:
+        print(f"paired t-test over {n} folds: t = {c.t:.3f}, df = {n - 1}, p = {c.p_t:.4g}")
+    if c.p_wilcoxon is not None:
+        print(f"Wilcoxon signed-rank test: p = {c.p_wilcoxon:.4g}")
+    return 0
+
+
+def cmd_data(args: list[str]) -> int:
+    if not args or args[0] not in ("check", "fetch"):
+        raise ConfigError("usage: bench data check task=NAME [data_dir=DIR] | bench data fetch NAME --to DIR")
+    if args[0] == "fetch":
+        from bench.fetch import fetch_main
+
+        return fetch_main(args[1:])
+    import json
+
+    from bench.datacheck import check
+    from bench.resolve import default_cache_dir, resolve_task
+
+    task_cls, task_cfg, runner = resolve_task(parse_cli_pairs(args[1:]))
+    report = check(task_cls(task_cfg), runner.cache_dir or default_cache_dir(), workers=runner.workers,
+                   progress=runner.progress)
+    print(f"dataset: {report.root}")
+    if report.summary:
+        print(json.dumps(report.summary, indent=2))
+    if report.ok:
+        print("no problems found")
+        return 0
+    print(f"{len(report.problems)} problem(s):", file=sys.stderr)
+    for p in report.problems:
+        print(f"  {p}", file=sys.stderr)
+    return 1
+
+
 COMMANDS = {
+    "compare": cmd_compare,
+    "data": cmd_data,
     "run": cmd_run,
     "list": cmd_list,
     "leaderboard": cmd_leaderboard,

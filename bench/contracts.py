@@ -30,7 +30,19 @@ import numpy as np
 
 
 class LayoutError(ValueError):
-    """A data folder is not laid out as its publisher ships it; the message says what is off."""
+    """A data folder is not laid out as its publisher ships it; the message says what is off.
+
+    Readers collect every problem they find (`problems`) before raising, so one
+    `bench data check` lists them all instead of one per attempt.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        self.problems = list(problems or [message])
+        if problems:
+            shown = "\n  ".join(problems[:30])
+            more = f"\n  ... and {len(problems) - 30} more" if len(problems) > 30 else ""
+            message = f"{message}:\n  {shown}{more}"
+        super().__init__(message)
 
 
 class TaskKind(str, Enum):

@@ -7,10 +7,7 @@ the cache in batches, so an interrupted extraction keeps what it finished.
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -21,6 +18,7 @@ from bench.audio import BadAudioError
 from bench.cache import FeatureCache, spec_key
 from bench.contracts import FeatureSpec
 from bench.frontend import check_spec, extract_file
+from bench.parallel import pmap
 from bench.progress import Progress
 
 log = logging.getLogger("bench.features")
@@ -46,12 +44,6 @@ def _work(args: tuple[str, FeatureSpec]) -> tuple[np.ndarray | None, str | None]
         return extract_file(path, spec), None
     except BadAudioError as exc:
         return None, exc.reason
-
-
-def _init_worker() -> None:
-    import torch
-
-    torch.set_num_threads(1)
 
 
 def extract(
@@ -105,21 +97,12 @@ def extract(
 def _compute(paths, spec, key, cache, missing, contents, out, workers, progress, label):
     bad: list[tuple[str, str]] = []
     pending: list[tuple[str, str, np.ndarray]] = []
-    n_workers = workers or os.cpu_count() or 1
     jobs = [(str(paths[i]), spec) for i in missing]
-
-    def results():
-        if n_workers > 1 and len(missing) >= _PARALLEL_MIN:
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker) as pool:
-                yield from pool.map(_work, jobs, chunksize=8)
-        else:
-            for job in jobs:
-                yield _work(job)
+    results = pmap(_work, jobs, workers=workers, min_parallel=_PARALLEL_MIN)
 
     try:
         with Progress(len(missing), f"extracting {label}", enabled=progress) as bar:
-            for i, (arr, reason) in zip(missing, results()):
+            for i, (arr, reason) in zip(missing, results):
                 if arr is None:
                     bad.append((str(paths[i]), reason or "unreadable"))
                 else:

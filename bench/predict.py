@@ -33,7 +33,8 @@ def load_run(run_dir: Path):
     models = []
     for fold in result["folds"]:
         sol = cls(params, info)
-        sol.load_state(run_dir / "folds" / fold["name"] / "model")
+        source = Path(fold.get("source_run") or run_dir)  # combined runs point at their sources
+        sol.load_state(source / "folds" / fold["name"] / "model")
         models.append(sol)
     return result, info, models
 

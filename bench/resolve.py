@@ -77,6 +77,9 @@ class Resolved:
         material = self.hashed()
         data_dir = getattr(self.task, "data_dir", None)
         material["data_dir"] = str(Path(data_dir).resolve()) if data_dir else None
+        # folds are left out of the config hash (fold-subset runs combine into one
+        # cross-validation) but a run of folds=1 must not resume a run of folds=2
+        material["folds"] = list(getattr(self.task, "folds", ()) or ())
         return stable_hash(material, 16)
 
     @property
@@ -105,16 +108,38 @@ def resolve(pairs: dict[str, str], *, need_solution: bool = True) -> Resolved:
         Section("solution", f"solution {solution_cls.name}", solution_cls.Params),
         Section("runner", "runner", RunnerConfig),
     ]
-    preset = pairs.get("preset")
-    if preset:
-        known = set(task_cls.presets) | set(solution_cls.presets)
-        if preset not in known:
-            raise ConfigError(
-                f"unknown preset '{preset}'{did_you_mean(preset, sorted(known))}; presets of"
-                f" {task_cls.name} and {solution_cls.name}: {', '.join(sorted(known)) or 'none'}"
-            )
-        apply_overrides(sections[:1], task_cls.presets.get(preset, {}), source=f"preset {preset}")
-        apply_overrides(sections[1:2], solution_cls.presets.get(preset, {}), source=f"preset {preset}")
+    _apply_preset(sections, pairs.get("preset"), task_cls, solution_cls)
     apply_overrides(sections, pairs)
     task_cfg, sol_params, runner_cfg = (s.build() for s in sections)
     return Resolved(task_cls, solution_cls, task_cfg, sol_params, runner_cfg)
+
+
+def resolve_task(pairs: dict[str, str]) -> tuple[type, Any, RunnerConfig]:
+    """The task's config and the runner's, for commands that train nothing (data check)."""
+    pairs = dict(pairs)
+    if "task" not in pairs:
+        raise ConfigError(f"missing task=NAME; tasks: {', '.join(registry.tasks.names())}")
+    try:
+        task_cls = registry.tasks.get(pairs.pop("task"))
+    except registry.RegistryError as exc:
+        raise ConfigError(str(exc)) from None
+    sections = [Section("task", f"task {task_cls.name}", task_cls.Config), Section("runner", "runner", RunnerConfig)]
+    _apply_preset(sections, pairs.get("preset"), task_cls, None)
+    apply_overrides(sections, pairs)
+    task_cfg, runner_cfg = (s.build() for s in sections)
+    return task_cls, task_cfg, runner_cfg
+
+
+def _apply_preset(sections: list[Section], preset: str | None, task_cls: type, solution_cls: type | None) -> None:
+    """Preset values go in first, so that explicit keys given with them win."""
+    if not preset:
+        return
+    owners = [task_cls] + ([solution_cls] if solution_cls else [])
+    known = set().union(*(o.presets for o in owners))
+    if preset not in known:
+        raise ConfigError(
+            f"unknown preset '{preset}'{did_you_mean(preset, sorted(known))}; presets of"
+            f" {' and '.join(o.name for o in owners)}: {', '.join(sorted(known)) or 'none'}"
+        )
+    for section, owner in zip(sections, owners):
+        apply_overrides([section], owner.presets.get(preset, {}), source=f"preset {preset}")

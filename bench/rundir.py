@@ -53,6 +53,11 @@ def new_run_dir(runs_dir: Path, task: str, solution: str, identity: str) -> Path
     raise RuntimeError(f"could not make a run folder under {runs_dir}")
 
 
+def mark_finished(run_dir: Path) -> None:
+    meta = json.loads((run_dir / RUN_JSON).read_text())
+    write_json(run_dir / RUN_JSON, {**meta, "status": "finished", "finished": now_iso()})
+
+
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
     """The package version plus the git commit of the source tree, '-dirty' if edited."""

@@ -16,18 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from bench import leaderboard
+from bench import combine, leaderboard
 from bench.atomic import write_json
 from bench.cache import FeatureCache
 from bench.checkpoint import seed_everything
 from bench.config import stable_hash
 from bench.contracts import FitContext, Split, TaskData, TaskKind
-from bench.datasummary import summarize
+from bench.datacheck import describe
 from bench.features import extract
 from bench.metrics import confusion
 from bench.resolve import Resolved
 from bench.rundir import (RESULT_JSON, RUN_JSON, code_version, describe_device, find_unfinished,
-                          new_run_dir, now_iso, resolve_device)
+                          mark_finished, new_run_dir, now_iso, resolve_device)
 
 log = logging.getLogger("bench")
 
@@ -108,12 +108,22 @@ def _execute(res: Resolved, run_dir: Path, device: str, t_start: float) -> Path:
 
     result = _result(res, task, data, info, prep, folds, facts, run_dir, device, timing, t_start)
     write_json(run_dir / RESULT_JSON, result)
-    write_json(run_dir / RUN_JSON, {**json.loads((run_dir / RUN_JSON).read_text()), "status": "finished"})
-    leaderboard.append(rc.leaderboard, _board_row(result, res, run_dir))
-    log.info("%s = %.4f%s  (%s)", result["metric"], result["score"],
-             f" ± {result['std']:.4f}" if result["std"] is not None else "", run_dir)
+    mark_finished(run_dir)
+    log.info("%s = %.4f%s over %d split(s)  (%s)", result["metric"], result["score"],
+             f" ± {result['std']:.4f}" if result["std"] is not None else "", result["n_folds"], run_dir)
+    ranked_dir = run_dir
+    if result["partial"]:
+        missing = combine.missing_folds(result)
+        ranked_dir = combine.try_complete(rc.runs_dir, result)
+        if ranked_dir is None:
+            log.info("folds %s of %d are not done yet: this partial cross-validation stays off the"
+                     " leaderboard; run folds=%s with the same settings to complete it",
+                     ",".join(map(str, missing)), result["n_folds_total"], ",".join(map(str, missing)))
+    if ranked_dir is not None:
+        ranked = json.loads((ranked_dir / RESULT_JSON).read_text())
+        leaderboard.append(rc.leaderboard, _board_row(ranked, res, ranked_dir))
     if rc.report:
-        _render(run_dir, rc)
+        _render([run_dir] + ([ranked_dir] if ranked_dir not in (None, run_dir) else []), rc)
     return run_dir
 
 
@@ -201,8 +211,7 @@ def _fill_unlabelled(outputs: np.ndarray, prep: Prepared, data: TaskData) -> np.
 
 
 def _result(res, task, data, info, prep, folds, facts, run_dir, device, timing, t_start) -> dict:
-    scores = np.array([f["score"] for f in folds], dtype=float)
-    metric_names = folds[0]["metrics"].keys()
+    n_total = getattr(task, "n_folds", None)
     config_hash = stable_hash({**res.hashed(), "data": prep.data_id}, 12)
     complexity = folds[0].get("complexity", {})
     return {
@@ -212,11 +221,9 @@ def _result(res, task, data, info, prep, folds, facts, run_dir, device, timing, 
         "status": "finished",
         "task": task.name, "task_kind": task.kind.value, "solution": res.solution_cls.name,
         "metric": task.metric.primary, "direction": task.metric.direction,
-        "score": float(scores.mean()),
-        "std": float(scores.std(ddof=1)) if len(scores) > 1 else None,
-        "n_folds": len(folds),
-        "fold_scores": scores.tolist(),
-        "metrics": {m: float(np.mean([f["metrics"][m] for f in folds])) for m in metric_names},
+        **combine.aggregate(folds),
+        "n_folds_total": n_total or len(folds),
+        "partial": bool(n_total) and len(folds) < n_total,
         "classes": list(data.classes), "targets": list(data.targets),
         "task_info": info.to_dict(),
         "folds": folds,
@@ -227,7 +234,7 @@ def _result(res, task, data, info, prep, folds, facts, run_dir, device, timing, 
         "data": {
             "root": str(data.root), "synthetic": data.synthetic, "data_id": prep.data_id,
             "n_clips": len(data.clips), "n_unlabelled": len(data.unlabelled),
-            "summary": summarize([c.path for c in data.clips + data.unlabelled]),
+            "summary": describe(data),
             "notes": data.notes,
         },
         "cache": {"hits": prep.cache_hits, "misses": prep.cache_misses},
@@ -250,24 +257,29 @@ def _board_row(result: dict, res: Resolved, run_dir: Path) -> dict:
         "solution": result["solution"], "metric": result["metric"], "direction": result["direction"],
         "score": result["score"], "std": result["std"], "n_folds": result["n_folds"],
         "config_hash": result["config_hash"], "params": key_params,
-        "tags": "synthetic-data" if result["data"]["synthetic"] else "",
+        "tags": ";".join(
+            t for t in ("synthetic-data" if result["data"]["synthetic"] else "",
+                        f"combined-from-{len(result['combined_from'])}-runs" if result.get("combined_from") else "")
+            if t
+        ),
         "n_params": int(result["complexity"].get("params", 0)) or "",
         "macs": int(result["complexity"].get("macs", 0)) or "",
         "code_version": result["code_version"], "device": result["device"],
-        "wall_seconds": round(result["wall_seconds"], 1), "run_dir": str(run_dir),
+        "wall_seconds": round(result["wall_seconds"], 1) if result.get("wall_seconds") else "",
+        "run_dir": str(run_dir),
     }
 
 
-def _render(run_dir: Path, rc) -> None:
+def _render(run_dirs: list[Path], rc) -> None:
     """Reports are derived from the records; a rendering failure must not lose the run."""
     try:
         from bench.report import render_index, render_run
 
-        page = render_run(run_dir, rc.reports_dir)
+        for run_dir in run_dirs:
+            log.info("report: %s", render_run(run_dir, rc.reports_dir))
         render_index(leaderboard.read(rc.leaderboard).rows, rc.reports_dir)
-        log.info("report: %s", page)
     except Exception:
-        log.exception("rendering the report failed; the run's results are saved in %s", run_dir)
+        log.exception("rendering the report failed; the run's results are saved in %s", run_dirs[0])
 
 
 def _log_to(path: Path) -> logging.Handler:

@@ -169,6 +169,12 @@ def _summary_rows(result: dict, metric: str, direction: str) -> list[tuple[str, 
         ("created", _fmt(result.get("created"))),
         ("finished", _fmt(result.get("finished"))),
     ]
+    total = result.get("n_folds_total")
+    if isinstance(total, int) and total != result.get("n_folds"):
+        rows.insert(4, ("cross-validation", f"partial: {result.get('n_folds')} of {total} folds, not on the leaderboard"))
+    sources = result.get("combined_from")
+    if isinstance(sources, list) and sources:
+        rows.insert(4, ("combined from", ", ".join(Path(str(s)).name for s in sources)))
     for key, value in _dict(result.get("complexity")).items():
         rows.append((key, _fmt(value)))
     return rows

@@ -1,0 +1,86 @@
+"""Aggregating folds, and completing a cross-validation from runs of fold subsets.
+
+`folds=1,4,7` on one machine and `folds=2,3,5,6,8,9,10` on another (run folders
+copied into one runs_dir) make one cross-validation: when a fold-subset run finishes,
+bench looks for finished runs with the same config hash (same task, solution,
+hyperparameters and data bytes); if together they cover every fold, it writes a
+combined run record that points at each fold's source run. Only complete
+cross-validations enter the leaderboard.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.atomic import write_json
+from bench.rundir import RESULT_JSON, mark_finished, new_run_dir, now_iso
+
+log = logging.getLogger("bench")
+
+
+def aggregate(folds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean ± sample std of the primary score over folds, and the mean of every metric."""
+    scores = np.array([f["score"] for f in folds], dtype=float)
+    names = folds[0]["metrics"].keys() if folds else ()
+    return {
+        "score": float(scores.mean()) if len(scores) else float("nan"),
+        "std": float(scores.std(ddof=1)) if len(scores) > 1 else None,
+        "n_folds": len(folds),
+        "fold_scores": scores.tolist(),
+        "metrics": {m: float(np.mean([f["metrics"][m] for f in folds])) for m in names},
+    }
+
+
+def fold_names(n_total: int) -> list[str]:
+    return [f"fold{k}" for k in range(1, n_total + 1)]
+
+
+def missing_folds(result: dict[str, Any]) -> list[int]:
+    have = {f["name"] for f in result["folds"]}
+    return [k for k, name in enumerate(fold_names(result["n_folds_total"]), 1) if name not in have]
+
+
+def try_complete(runs_dir: Path, result: dict[str, Any]) -> Path | None:
+    """Write a combined record if finished runs like `result` cover every fold; return its folder."""
+    n_total = result["n_folds_total"]
+    newest: dict[str, tuple[str, Path, dict]] = {}
+    for path in runs_dir.glob(f"*/{RESULT_JSON}"):
+        try:
+            other = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if other.get("config_hash") != result["config_hash"] or other.get("combined_from"):
+            continue
+        for fold in other["folds"]:
+            src = Path(fold.get("source_run") or path.parent)
+            key = other.get("finished", "")
+            if fold["name"] not in newest or key > newest[fold["name"]][0]:
+                newest[fold["name"]] = (key, src, fold)
+    wanted = fold_names(n_total)
+    if not set(wanted) <= set(newest):
+        return None
+    folds = [{**newest[name][2], "source_run": str(newest[name][1])} for name in wanted]
+    sources = sorted({f["source_run"] for f in folds})
+    run_dir = new_run_dir(runs_dir, result["task"], result["solution"], result["config_hash"] + "combined")
+    combined = {
+        **result,
+        "run_id": run_dir.name,
+        "created": now_iso(),
+        "finished": now_iso(),
+        "folds": folds,
+        "partial": False,
+        "combined_from": sources,
+        "artifacts": {},
+        "wall_seconds": None,
+        **aggregate(folds),
+    }
+    combined["timing"] = {"fit": sum(f.get("fit_seconds", 0.0) for f in folds)}
+    write_json(run_dir / RESULT_JSON, combined)
+    mark_finished(run_dir)
+    log.info("folds of %d runs complete the %d-fold cross-validation: %s", len(sources), n_total, run_dir)
+    return run_dir

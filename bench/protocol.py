@@ -1,0 +1,84 @@
+"""Cross-validation on the publisher's folds, with validation drawn from the training folds.
+
+The test fold is never seen by model selection: early stopping and best-epoch
+selection use a validation set of whole groups (source recordings, locations) taken
+from the training folds, stratified by class.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from bench.contracts import Clip, LayoutError, Split
+
+
+def check_group_leakage(clips: list[Clip], root: Path, key_name: str = "group") -> None:
+    """Raise if any grouping key appears in more than one fold (it would leak train into test)."""
+    folds_of: dict[str, set[int]] = defaultdict(set)
+    for c in clips:
+        if c.group is not None and c.fold is not None:
+            folds_of[c.group].add(c.fold)
+    leaks = sorted((g, sorted(f)) for g, f in folds_of.items() if len(f) > 1)
+    if leaks:
+        raise LayoutError(
+            f"{root}: {len(leaks)} {key_name} value(s) span several folds, which leaks training"
+            " clips into the test fold; the publisher's folds keep each one in a single fold",
+            [f"{key_name} {g} is in folds {', '.join(map(str, f))}" for g, f in leaks],
+        )
+
+
+def group_holdout(labels: np.ndarray, groups: list[str | None], fraction: float, seed: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out whole groups, about `fraction` of each class's clips, for validation.
+
+    A group goes with the class most of its clips have. Clips without a group are
+    their own group.
+    """
+    idx_of: dict[str, list[int]] = defaultdict(list)
+    for i, g in enumerate(groups):
+        idx_of[g if g is not None else f"#clip{i}"].append(i)
+    by_class: dict[int, list[str]] = defaultdict(list)
+    for g, idx in idx_of.items():
+        by_class[int(np.bincount(labels[idx]).argmax())].append(g)
+    rng = np.random.default_rng(seed)
+    valid: list[int] = []
+    for c in sorted(by_class):
+        gs = sorted(by_class[c])
+        order = rng.permutation(len(gs))
+        target = fraction * sum(len(idx_of[g]) for g in gs)
+        taken = 0
+        for k in order:
+            if taken >= target or len(gs) < 2:
+                break
+            valid += idx_of[gs[k]]
+            taken += len(idx_of[gs[k]])
+    valid_arr = np.array(sorted(valid), dtype=np.int64)
+    train_arr = np.setdiff1d(np.arange(len(labels)), valid_arr)
+    return train_arr, valid_arr
+
+
+def cv_splits(clips: list[Clip], labels: np.ndarray, n_folds: int, folds: tuple[int, ...],
+              valid_fraction: float, seed: int, group_name: str) -> list[Split]:
+    """One split per requested fold: test = that fold, validation = whole groups of the rest."""
+    wanted = folds or tuple(range(1, n_folds + 1))
+    bad = [f for f in wanted if not 1 <= f <= n_folds]
+    if bad:
+        raise ValueError(f"folds={','.join(map(str, bad))} out of range: this task has folds 1..{n_folds}")
+    fold_of = np.array([c.fold for c in clips])
+    splits = []
+    for k in wanted:
+        test = np.flatnonzero(fold_of == k)
+        pool = np.flatnonzero(fold_of != k)
+        if len(test) == 0:
+            raise LayoutError(f"fold {k} has no clips")
+        tr, va = group_holdout(labels[pool], [clips[i].group for i in pool], valid_fraction, seed + k)
+        note = (
+            f"fold {k} is the test fold; validation (early stopping, best epoch) is"
+            f" {len(va)} clips = about {valid_fraction:.0%} of the training folds, whole {group_name}"
+            f" groups, stratified by class (seed {seed + k}); the test fold is never used for selection"
+        )
+        splits.append(Split(f"fold{k}", pool[tr], pool[va], test, note))
+    return splits
