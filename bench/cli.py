@@ -28,7 +28,7 @@ commands:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", usage=USAGE, add_help=True)
     parser.add_argument("command", choices=sorted(COMMANDS))
-    parser.add_argument("args", nargs="*")
+    parser.add_argument("args", nargs=argparse.REMAINDER)
     ns = parser.parse_args(argv)
     _setup_logging()
     try:

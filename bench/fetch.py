@@ -127,7 +127,9 @@ def fetch(name: str, to: str | os.PathLike, *, keep_archives: bool = False, forc
         raise FetchError(f"cannot create {to / DOWNLOADS}: {exc}; choose a writable --to folder") from exc
 
     with _lock(downloads / f".lock-{ds.name}", ds, to):
-        _recover(ds, to, say)
+        if _recover(ds, to, say) and not force:
+            _next_steps(ds, dest, say)
+            return dest
         _check_space(ds, downloads)
         paths = [(a, download(a, downloads, progress=progress, say=say)) for a in ds.archives]
         unpack(ds, paths, to, progress=progress, say=say)
@@ -171,17 +173,22 @@ def _lock(path: Path, ds: Dataset, to: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _recover(ds: Dataset, to: Path, say: Say) -> None:
-    """Clean up after a run killed while unpacking (we hold the lock: nobody else is)."""
+def _recover(ds: Dataset, to: Path, say: Say) -> bool:
+    """Clean up after a run killed while unpacking (we hold the lock: nobody else is).
+
+    Returns True if the dataset folder was put back from an interrupted --force swap.
+    """
     dest = to / ds.folder
     olds = sorted(to.glob(f"{OLD_PREFIX}{ds.folder}-*"))
+    restored = False
     if olds and not dest.exists():
         # killed between the two renames of --force: the old copy is the only one
         os.replace(olds[0], dest)
-        say(f"restored {dest} from an interrupted --force run")
-        olds = olds[1:]
+        say(f"{ds.title} is back at {dest}: a --force run was interrupted while replacing it")
+        olds, restored = olds[1:], True
     for stale in [*olds, *to.glob(f"{STAGING_PREFIX}{ds.folder}-*")]:
         shutil.rmtree(stale, ignore_errors=True)
+    return restored
 
 
 def _check_space(ds: Dataset, downloads: Path) -> None:
@@ -295,7 +302,7 @@ def _transfer(url: str, part: Path, size: int | None, label: str, progress: bool
             say(f"{part} is longer than the published {size:,} bytes; starting again from zero")
             part.unlink()
             have = 0
-        if size is not None and have == size:
+        if size is not None and have == size and part.exists():
             return  # complete already (an earlier run stopped just before the rename)
         try:
             _request(url, part, have, size, label, progress, say)
@@ -310,7 +317,7 @@ def _transfer(url: str, part: Path, size: int | None, label: str, progress: bool
                     f"{MIRROR_ENV} to a mirror") from None
             delay = BACKOFF_S * 2 ** (failures - 1)
             say(f"{label}: {exc}; retrying in {delay:g} s from byte {now:,} "
-                f"(attempt {failures} of {RETRIES})")
+                f"(retry {failures} of {RETRIES})")
             time.sleep(delay)
 
 
@@ -445,7 +452,7 @@ def unpack(ds: Dataset, archives: list[tuple[Archive, Path]], to: Path, *, progr
         else:
             os.replace(root, dest)
     except OSError as exc:
-        raise FetchError(f"cannot unpack {ds.title} into {to}: {exc}; nothing was left at {dest}. "
+        raise FetchError(f"cannot unpack {ds.title} into {to}: {exc}; {dest} is as it was before. "
                          "Check free space and permissions, then run the command again") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -490,12 +497,13 @@ def _extract_tar(path: Path, target: Path, url: str, progress: bool) -> None:
     safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
     # stream: a second pass over a 6 GB tar.gz would double the time; a bad member found
     # late only costs the temporary tree, which is removed.
-    with tarfile.open(path, "r:*") as tf, Progress(0, f"unpacking {path.name}", enabled=progress) as bar:
+    with open(path, "rb") as raw, tarfile.open(fileobj=raw, mode="r:*") as tf, \
+            Progress(path.stat().st_size, f"unpacking {path.name}", enabled=progress) as bar:
         for member in tf:
+            bar.advance(raw.tell() - bar.done)  # compressed bytes read so far
             _check_member(member.name, path, url)
             if member.issym() or member.islnk():
                 _check_member(member.linkname, path, url)
             if not safe and not (member.isfile() or member.isdir()):
                 continue  # old Python without tar filters: only plain files and folders
             tf.extract(member, target, **safe)
-            bar.advance(1)

@@ -119,3 +119,9 @@ def test_layout_errors_name_the_folder(cli, tmp_path):
     (root / "train" / "only").mkdir(parents=True)
     proc = cli("run", "task=kaggle5", "solution=baseline", f"data_dir={root}", check=False)
     assert proc.returncode == 1 and f"{root / 'test'}: missing test folder" in proc.stderr
+
+
+def test_data_fetch_is_wired_into_the_cli(cli, tmp_path):
+    proc = cli("data", "fetch", "esc5", "--to", str(tmp_path / "data"), check=False)
+    assert proc.returncode == 2 and "did you mean 'esc50'" in proc.stderr
+    assert not (tmp_path / "data" / "ESC-50-master").exists()
