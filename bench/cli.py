@@ -57,11 +57,13 @@ def _is_user_error(exc: BaseException) -> bool:
 
 
 def _setup_logging() -> None:
+    from rich.console import Console
     from rich.logging import RichHandler
 
     logger = logging.getLogger("bench")
     if not logger.handlers:
-        handler = RichHandler(show_path=False, show_time=False, markup=False)
+        # logs go to stderr so that stdout carries only results (a run folder, a table)
+        handler = RichHandler(console=Console(stderr=True), show_path=False, show_time=False, markup=False)
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -105,6 +105,8 @@ def _execute(res: Resolved, run_dir: Path, device: str, t_start: float) -> Path:
     if data.unlabelled:
         facts = task.write_outputs(data, _fill_unlabelled(unlabelled_sum / len(splits), prep, data), run_dir)
     timing["outputs"] = time.perf_counter() - t
+    for key, value in facts.get("extra", {}).items():
+        log.info("%s = %s", key, f"{value:.4f}" if isinstance(value, float) else value)
 
     result = _result(res, task, data, info, prep, folds, facts, run_dir, device, timing, t_start)
     write_json(run_dir / RESULT_JSON, result)
