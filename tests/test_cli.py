@@ -98,7 +98,7 @@ def test_real_layout_with_mixed_formats_and_a_bad_file(cli, tmp_path):
     ok = cli("run", "task=kaggle5", "solution=baseline", f"data_dir={root}", "valid_fraction=0.25", "progress=false")
     result = json.loads((tmp_path / _run_dir(ok) / "result.json").read_text())
     assert result["classes"] == ["high", "low"] and result["data"]["synthetic"] is False
-    assert set(result["data"]["summary"]["subtypes"]) == {"PCM_U8", "PCM_24", "FLOAT", "PCM_16"}
+    assert set(result["data"]["summary"]["files"]["subtypes"]) == {"PCM_U8", "PCM_24", "FLOAT", "PCM_16"}
     assert result["score"] == 1.0  # pure tones an octave apart are easy
     rows = (tmp_path / _run_dir(ok) / "submission.csv").read_text().splitlines()
     assert sorted(rows[1:]) == ["t0.wav,high", "t1.wav,low", "t2.wav,high", "t3.wav,low"]

@@ -16,6 +16,7 @@ spectral tilt and loudness from overlapping ranges, so per-clip spectral summari
 (MFCC mean/std) are confusable, while each class has its own time-frequency
 structure (bark rhythm and falling pitch, siren wail, steady two-tone honks, fast
 AM of drills, engine firing pulses) that a 2-D CNN on log-mels can learn.
+The class recipes live in `bench.sounds`, shared with other tasks' generators.
 
 Every clip's random generator is derived from (seed, split, class, index), so the
 output is byte-identical across runs and machines and independent of the order in
@@ -34,6 +35,7 @@ from typing import Callable
 import numpy as np
 
 from bench import synth
+from bench.sounds import car_horn, dog_bark, drilling, engine_idling, siren
 
 CLASSES = ("dog_bark", "siren", "car_horn", "drilling", "engine_idling")
 SYNTH_VERSION = 1
@@ -42,7 +44,6 @@ _TRAIN, _TEST, _PLAN = 0, 1, 2  # split codes mixed into every seed
 _COUNT_SPREAD = 0.15  # class counts vary by up to ±15% around n_train_per_class
 _SNR_DB = (-3.0, 20.0)
 _DISTRACTOR_PROBABILITY = 0.35
-_SHARED_F0 = (180.0, 1000.0)  # every tonal class draws its pitch from this range
 
 
 # ---------------------------------------------------------------- public entry point
@@ -165,115 +166,6 @@ def _background(rng: np.random.Generator, n: int, sample_rate: int) -> np.ndarra
         high = low + rng.uniform(1500.0, 9000.0)
         return synth.bandpass_noise(rng, n, sample_rate, low, high, color)
     return synth.colored_noise(rng, n, color)
-
-
-def _f0(rng: np.random.Generator, lo: float = _SHARED_F0[0], hi: float = _SHARED_F0[1]) -> float:
-    """Log-uniform fundamental frequency, so low and high registers are equally likely."""
-    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
-
-
-def _harmonics(rng: np.random.Generator, lo: float = -12.0, hi: float = -3.0) -> np.ndarray:
-    return synth.harmonic_amplitudes(int(rng.integers(6, 16)), rng.uniform(lo, hi))
-
-
-# ---------------------------------------------------------------- class sources
-
-
-def dog_bark(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
-    """1-4 short harmonic barks, pitch falling fast, noisy attack, irregular spacing."""
-    out = np.zeros(n)
-    f0 = _f0(rng, 250.0, 900.0)
-    count = int(rng.integers(1, 5))
-    seconds = n / sr
-    width = rng.uniform(0.08, 0.3)
-    onsets = synth.random_onsets(rng, count, seconds, width + 0.05, rng.uniform(0.05, 0.4))
-    for onset in onsets:
-        m = int(rng.uniform(0.8, 1.2) * width * sr)
-        if m < 16:
-            continue
-        base = f0 * rng.uniform(0.9, 1.1)
-        start, end = base * rng.uniform(1.2, 1.7), base * rng.uniform(0.55, 0.8)
-        contour = synth.glide_contour(m, sr, start, end, rng.uniform(0.03, 0.12))
-        tone = synth.harmonic_tone(contour, sr, _harmonics(rng), rng)
-        hiss = synth.bandpass_noise(rng, m, sr, base, base * rng.uniform(4, 10), "pink")
-        attack = synth.exp_decay(m, sr, rng.uniform(0.01, 0.03))  # noisy onset, then tonal
-        tonal = tone * synth.adsr(m, sr, 0.005, width * 0.3, 0.6, width * 0.4)
-        body = tonal + rng.uniform(0.5, 1.0) * hiss * attack
-        synth.add_at(out, body, int(onset * sr), rng.uniform(0.6, 1.0))
-    return out
-
-
-def siren(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
-    """A continuous harmonic tone with a slow wail or a two-tone hi-lo alternation."""
-    f0 = _f0(rng, 350.0, 1300.0)
-    if rng.random() < 0.6:
-        depth, rate = rng.uniform(0.12, 0.35), rng.uniform(0.25, 2.5)
-        contour = synth.sine_contour(n, sr, f0, depth, rate, rng.uniform(0, 2 * np.pi))
-    else:
-        ratio = rng.uniform(1.15, 1.45)
-        period = rng.uniform(0.25, 0.7)
-        contour = synth.step_contour(n, sr, [f0, f0 * ratio], period, glide=0.02)
-        contour = np.roll(contour, int(rng.integers(0, max(1, int(period * sr)))))
-    tone = synth.harmonic_tone(contour, sr, _harmonics(rng, -12.0, -4.0), rng)
-    return tone * synth.fade(n, sr, rng.uniform(0.01, 0.3), rng.uniform(0.01, 0.3))
-
-
-def car_horn(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
-    """1-3 steady honks of two close tones (about a third apart) with rich harmonics."""
-    out = np.zeros(n)
-    f0 = _f0(rng, 220.0, 700.0)
-    ratio = rng.uniform(1.18, 1.34)
-    amps = _harmonics(rng, -8.0, -2.0)
-    count = int(rng.integers(1, 4))
-    seconds = n / sr
-    width = min(rng.uniform(0.15, 1.0), seconds / count * 0.8)
-    for onset in synth.random_onsets(rng, count, seconds, width, rng.uniform(0.08, 0.3)):
-        m = int(rng.uniform(0.85, 1.15) * width * sr)
-        if m < 16:
-            continue
-        a = synth.harmonic_tone(synth.constant_contour(m, f0), sr, amps, rng)
-        b = synth.harmonic_tone(synth.constant_contour(m, f0 * ratio), sr, amps, rng)
-        pair = a + rng.uniform(0.6, 1.0) * b
-        honk = pair * synth.adsr(m, sr, 0.008, 0.03, rng.uniform(0.7, 0.95), 0.03)
-        synth.add_at(out, honk, int(onset * sr), rng.uniform(0.7, 1.0))
-    return out
-
-
-def drilling(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
-    """Band-passed noise plus a harmonic whine, chopped at 15-60 Hz, in 1-3 bursts."""
-    f0 = _f0(rng)
-    centre = f0 * rng.uniform(1.5, 5.0)
-    low, high = centre / rng.uniform(1.5, 3.0), centre * rng.uniform(1.5, 3.0)
-    noise = synth.bandpass_noise(rng, n, sr, low, high, "white")
-    contour = synth.sine_contour(n, sr, f0, rng.uniform(0.0, 0.03), rng.uniform(0.5, 3.0))
-    whine = synth.harmonic_tone(contour, sr, _harmonics(rng), rng)
-    source = synth.normalize_rms(whine, 1.0) * rng.uniform(0.3, 1.0) + noise * rng.uniform(0.3, 1.0)
-    rate, depth, phase = rng.uniform(15.0, 60.0), rng.uniform(0.6, 1.0), rng.uniform(0, 2 * np.pi)
-    chopped = synth.amplitude_modulation(source, sr, rate, depth, phase, str(rng.choice(["sine", "square"])))
-    seconds = n / sr
-    count = int(rng.integers(1, 4))
-    width = min(rng.uniform(0.4, 2.0), seconds / count * 0.85)
-    onsets = synth.random_onsets(rng, count, seconds, width, rng.uniform(0.1, 0.4))
-    lengths = [width * rng.uniform(0.8, 1.1) for _ in onsets]
-    gate = synth.burst_envelope(n, sr, onsets, lengths, ramp=rng.uniform(0.01, 0.08))
-    return chopped * gate
-
-
-def engine_idling(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
-    """Steady firing pulses (10-40 Hz) exciting a resonance, over a harmonic rumble."""
-    rate = rng.uniform(10.0, 40.0)
-    resonance = _f0(rng, 120.0, 700.0) * rng.uniform(0.8, 2.0)
-    m = int(rng.uniform(0.6, 0.95) * sr / rate)
-    thump = synth.bandpass_noise(rng, m, sr, resonance / 1.6, resonance * 1.6, "pink")
-    pulse = thump * synth.exp_decay(m, sr, rng.uniform(0.004, 0.02))
-    ring = synth.harmonic_tone(synth.constant_contour(m, resonance), sr, [1.0, 0.5, 0.25], rng)
-    pulse += ring * synth.exp_decay(m, sr, rng.uniform(0.005, 0.02))
-    wobble = synth.sine_contour(n, sr, rate, rng.uniform(0.0, 0.05), rng.uniform(0.1, 0.8))
-    pulses = synth.pulse_train(n, sr, wobble, pulse, jitter=rng.uniform(0.0, 0.08), rng=rng)
-    rumble_f0 = rate * rng.choice([1.0, 2.0, 3.0, 4.0])
-    rumble = synth.harmonic_tone(synth.constant_contour(n, rumble_f0), sr, _harmonics(rng, -9.0, -3.0), rng)
-    mix = synth.normalize_rms(pulses, 1.0) + rng.uniform(0.1, 0.6) * synth.normalize_rms(rumble, 1.0)
-    return mix * synth.fade(n, sr, rng.uniform(0.01, 0.3), rng.uniform(0.01, 0.3))
 
 
 SOURCES: dict[str, Callable[[np.random.Generator, int, int], np.ndarray]] = {
