@@ -41,7 +41,7 @@ class ESC50Config:
     folds: tuple[int, ...] = param((), "test folds to run (empty: all); e.g. 3 or 1,4,7", hashed=False)
     valid_fraction: float = param(0.1, "share of the training folds (whole groups) used for validation", low=0.01, high=0.5)
     synthetic_sources: int = param(2, "embedded data: source recordings (src_file) per class and fold", low=1)
-    synthetic_takes: int = param(3, "embedded data: takes (clips) per source recording", low=1, high=26)
+    synthetic_takes: int = param(2, "embedded data: takes (clips) per source recording", low=1, high=26)
     synthetic_seed: int = param(0, "embedded data: generator seed")
 
 

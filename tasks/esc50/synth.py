@@ -11,13 +11,16 @@ made-up Freesound-like id) gives several takes (A, B, C, ...) that share its voi
 room and background, and all takes of a source sit in one fold; so a split that
 ignored the folds would leak a recording's other takes into training.
 
-Folds differ in difficulty on purpose: the SNR falls and the chance of a quieter
-distractor event from another class rises from fold 1 to fold 5. Classes come in
-confusable families (harmonic calls: dog, rooster, crying_baby; noise textures:
-rain, sea_waves, crackling_fire; periodic machines: helicopter, chainsaw, clock_tick),
-and a random spectral tilt per source blurs class-average spectra, so summary
-statistics are not enough while the time-frequency structure is learnable. As in
-ESC-50, some short events are padded to 5 s with digital silence.
+Folds differ in difficulty on purpose: the SNR falls (from 12-24 dB to 3-15 dB) and
+the chance of a quieter distractor event from another class rises (5% to 25%) from
+fold 1 to fold 5. Classes come in families that share their spectral ingredients
+(calls: dog, rooster, crying_baby draw pitch and timbre from one range; textures
+and machines: rain, sea_waves, crackling_fire, clock_tick, helicopter, chainsaw
+draw their noise from one distribution), so spectral summaries confuse them while
+their time-frequency patterns (glides, vibrato, click density, swells, pulse
+rates) tell them apart. Sources also differ in level, a mild spectral tilt, an
+occasional band-limited channel and their room noise. As in ESC-50, some short
+events are padded to 5 s with digital silence.
 
 Every random draw comes from a generator keyed by (seed, kind, class, fold, source,
 take), so output is byte-identical across runs and independent of writing order.
@@ -59,7 +62,7 @@ _PADDED = frozenset({"dog", "rooster", "crying_baby", "sneezing"})
 # ---------------------------------------------------------------- public entry point
 
 
-def generate(root: Path, *, sources: int = 2, takes: int = 3, seed: int = 0, seconds: float = SECONDS) -> None:
+def generate(root: Path, *, sources: int = 2, takes: int = 2, seed: int = 0, seconds: float = SECONDS) -> None:
     """Write `sources` source recordings per class and fold, `takes` clips each, to `root`.
 
     Written atomically (an interrupted run leaves nothing at `root`); raises

@@ -324,13 +324,23 @@ def rail_clicks(rng: np.random.Generator, n: int, sr: int, period: float) -> np.
     return place(n, sr, onsets, lambda: click(rng, sr, low, low * 6.0, rng.uniform(0.01, 0.03)))
 
 
-def motor_whine(rng: np.random.Generator, n: int, sr: int, f_lo: float, f_hi: float) -> np.ndarray:
-    """An electric traction motor: a few harmonics sweeping up (accelerating) and down (braking)."""
-    t = np.arange(n) / sr
-    period = rng.uniform(6.0, 14.0)
-    phase = rng.uniform(0, 2 * np.pi)
-    contour = f_lo + (f_hi - f_lo) * (0.5 + 0.5 * np.sin(2 * np.pi * t / period + phase))
-    return synth.harmonic_tone(contour, sr, [1.0, 0.5, 0.3, 0.2], rng)
+def motor_whine(rng: np.random.Generator, n: int, sr: int, f_lo: float, f_hi: float, rising: bool) -> np.ndarray:
+    """Electric traction motors: glides of a few harmonics, up when accelerating, down when braking.
+
+    A rising and a falling whine are time mirrors of each other, with the same
+    spectrum and the same spread of spectral change: only the direction differs.
+    """
+    seconds = n / sr
+    out = np.zeros(n)
+    t = rng.uniform(-2.0, 0.5)
+    while t < seconds:
+        m = int(rng.uniform(1.5, 3.0) * sr)
+        lo, hi = f_lo * rng.uniform(0.9, 1.1), f_hi * rng.uniform(0.9, 1.1)
+        contour = synth.sweep_contour(m, lo, hi) if rising else synth.sweep_contour(m, hi, lo)
+        glide = synth.harmonic_tone(contour, sr, [1.0, 0.5, 0.3, 0.2], rng) * synth.fade(m, sr, 0.15, 0.15)
+        synth.add_at(out, glide, int(t * sr), rng.uniform(0.6, 1.0))
+        t += m / sr + rng.uniform(0.2, 1.0)
+    return out
 
 
 def squeal(rng: np.random.Generator, n: int, sr: int, per_10s: float, fall: float = 0.0) -> np.ndarray:
@@ -533,16 +543,16 @@ BED_ODDS: dict[str, dict[str, float]] = {
     "cafe/restaurant": {"babble": 1.0, "music": 0.5, "hvac": 0.3},
     "car": {"rumble": 1.0, "traffic": 0.4, "music": 0.2},
     "city_center": {"traffic": 1.0, "babble": 0.7, "wind": 0.2},
-    "forest_path": {"wind": 0.9, "traffic": 0.1},
+    "forest_path": {"wind": 0.6, "babble": 0.3, "traffic": 0.3},
     "grocery_store": {"babble": 0.7, "music": 0.6, "hvac": 0.6},
     "home": {"hvac": 0.4, "music": 0.2, "traffic": 0.2, "babble": 0.2},
     "library": {"hvac": 0.8, "babble": 0.2},
-    "metro_station": {"babble": 0.8, "rumble": 0.5, "hvac": 0.4},
+    "metro_station": {"rumble": 0.8, "babble": 0.6, "traffic": 0.2},
     "office": {"hvac": 0.9, "babble": 0.4},
-    "park": {"babble": 0.5, "traffic": 0.5, "wind": 0.4},
+    "park": {"wind": 0.6, "babble": 0.3, "traffic": 0.3},
     "residential_area": {"traffic": 0.7, "wind": 0.5},
     "train": {"rumble": 1.0, "babble": 0.4},
-    "tram": {"rumble": 0.9, "babble": 0.4, "traffic": 0.3},
+    "tram": {"rumble": 0.8, "babble": 0.6, "traffic": 0.2},
 }
 
 
@@ -573,8 +583,7 @@ def signature(label: str, loc: np.random.Generator, rng: np.random.Generator, n:
         return [(horn(rng, n, sr, u(0.5, 1.5)), 0.0), (footsteps(rng, n, sr, 200.0, 2500.0, 0.015), -4.0),
                 (traffic(rng, n, sr, u(5.0, 9.0), u(70.0, 110.0)), 0.0)]
     if label == "forest_path":
-        return [(birds(rng, n, sr, u(3.0, 6.0), 2500.0, 5500.0, falling=True), 0.0),
-                (footsteps(rng, n, sr, 1500.0, 8000.0, 0.04), -4.0)]
+        return [(birds(rng, n, sr, u(3.0, 6.0), 2500.0, 5500.0, falling=True), 0.0)]
     if label == "grocery_store":
         return [(beeps(rng, n, sr, u(10.0, 25.0), u(2800, 3200)), 0.0)]
     if label == "home":
@@ -582,7 +591,7 @@ def signature(label: str, loc: np.random.Generator, rng: np.random.Generator, n:
     if label == "library":
         return [(page_turns(rng, n, sr, u(3.0, 7.0)), 0.0), (footsteps(rng, n, sr, 80.0, 800.0, 0.02), -6.0)]
     if label == "metro_station":
-        return [(chime(rng, n, sr, u(1.5, 3.0)), 0.0), (squeal(rng, n, sr, u(1.5, 3.0), fall=0.3), -2.0)]
+        return [(motor_whine(rng, n, sr, 300.0, 900.0, rising=False), 0.0), (rail_clicks(rng, n, sr, u(1.0, 2.5)), -10.0)]
     if label == "office":
         return [(typing(rng, n, sr), 0.0), (ring(rng, n, sr, u(0.2, 1.0)), -6.0)]
     if label == "park":
@@ -593,6 +602,5 @@ def signature(label: str, loc: np.random.Generator, rng: np.random.Generator, n:
     if label == "train":
         return [(rail_clicks(rng, n, sr, u(0.7, 1.2)), 0.0)]
     if label == "tram":
-        return [(motor_whine(rng, n, sr, u(180.0, 260.0), u(600.0, 900.0)), 0.0), (bell(rng, n, sr, u(0.5, 1.5)), -4.0),
-                (rail_clicks(rng, n, sr, u(1.5, 2.5)), -10.0)]
+        return [(motor_whine(rng, n, sr, 300.0, 900.0, rising=True), 0.0), (rail_clicks(rng, n, sr, u(1.0, 2.5)), -10.0)]
     raise KeyError(f"no recipe for scene {label!r}")
