@@ -83,7 +83,7 @@ def test_generated_format_is_the_real_one(made):
     for path in sorted((made / "audio").iterdir())[:5]:
         info = sf.info(str(path))
         assert (info.samplerate, info.channels, info.subtype) == (SAMPLE_RATE, 1, "PCM_16")
-        assert info.frames == int(round(SECONDS * SAMPLE_RATE))
+        assert info.frames == round(SECONDS * SAMPLE_RATE)
     full = render_clip(0, 0, 1, 0, 0)  # the default length: 5 s at 44.1 kHz
     assert full.shape == (5 * SAMPLE_RATE,) and np.isfinite(full).all() and np.abs(full).max() > 0
 
@@ -189,7 +189,7 @@ def test_group_spanning_two_folds_is_refused_naming_it(copy):
         (lambda t: "", "empty file"),
         (lambda t: t.replace(",True,", ",yes,", 1), "esc10 'yes' is not True or False"),
         (lambda t: t.replace(",True,", ",True,,", 1), "8 field(s) where the header has 7"),
-        (lambda t: re.sub(r"^(.*?\.wav),1,", r"\1,one,", t, count=1, flags=re.M), "fold 'one' is not an integer"),
+        (lambda t: re.sub(r"^(.*?\.wav),1,", r"\1,one,", t, count=1, flags=re.MULTILINE), "fold 'one' is not an integer"),
         (lambda t: t + "bad.wav,1,0,dog,True,1,A\n", "bad.wav: file name is not {fold}-{clip_id}-{take}-{target}.wav"),
     ],
 )

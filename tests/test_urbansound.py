@@ -201,6 +201,12 @@ def test_missing_column(copy: Path, column: str) -> None:
     assert f"UrbanSound8K.csv: missing column '{column}'" in _problems(copy)
 
 
+@pytest.mark.parametrize("content,needle", [(b"", "empty file"), (b"\xff\xfe\x00\x81 binary", "not a readable CSV file")])
+def test_unreadable_metadata(copy: Path, content: bytes, needle: str) -> None:
+    (copy / "metadata" / "UrbanSound8K.csv").write_bytes(content)
+    assert f"UrbanSound8K.csv: {needle}" in _problems(copy)
+
+
 def test_malformed_rows_are_all_listed(copy: Path) -> None:
     rows = _rows(copy)
     rows[1][5] = "one"

@@ -29,8 +29,8 @@ take), so output is byte-identical across runs and independent of writing order.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -103,7 +103,7 @@ def rng_for(seed: int, kind: int, *index: int) -> np.random.Generator:
 def source_ids(seed: int, sources: int) -> np.ndarray:
     """Distinct Freesound-like clip ids, shape (classes, folds, sources)."""
     shape = (len(CATEGORIES), N_FOLDS, sources)
-    ids = rng_for(seed, _PLAN, sources).choice(np.arange(10000, 280000), size=int(np.prod(shape)), replace=False)
+    ids = rng_for(seed, _PLAN, sources).choice(np.arange(10000, 280000), size=len(CATEGORIES) * N_FOLDS * sources, replace=False)
     return ids.reshape(shape)
 
 
@@ -113,12 +113,12 @@ def source_ids(seed: int, sources: int) -> np.ndarray:
 def render_clip(seed: int, c: int, fold: int, s: int, k: int, seconds: float = SECONDS) -> np.ndarray:
     """Take `k` of source `s` of class `c` in `fold`: the class sound over the source's background."""
     sr = SAMPLE_RATE
-    n = int(round(seconds * sr))
+    n = round(seconds * sr)
     category = CATEGORIES[c][1]
     room = rng_for(seed, _VOICE, c, fold, s, 0)  # shared by all takes of the source
     take = rng_for(seed, _TAKE, c, fold, s, k)
-    voice_key = (seed, _VOICE, c, fold, s, 1)
-    event = RECIPES[category](rng_for(*voice_key), take, n, sr)
+    voice = rng_for(seed, _VOICE, c, fold, s, 1)  # the recipe's own shared draws
+    event = RECIPES[category](voice, take, n, sr)
     tilt, ref = room.uniform(-3.0, 2.0), room.uniform(300.0, 2000.0)
     event = synth.normalize_rms(synth.spectral_tilt(event, sr, tilt, ref))
     if take.random() < _FOLD_DISTRACTOR[fold]:
