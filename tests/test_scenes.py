@@ -213,3 +213,34 @@ def test_embedded_data_name_follows_every_generator_setting():
     base = Scenes(ScenesConfig()).synthetic_name()
     for change in ({"synthetic_locations": 3}, {"synthetic_clips": 9}, {"synthetic_seconds": 5.0}, {"synthetic_seed": 1}):
         assert Scenes(ScenesConfig(**change)).synthetic_name() != base
+
+
+def test_plan_spreads_clips_over_locations_and_keeps_each_in_one_fold():
+    from tasks.scenes.synth import plan
+
+    segments = plan(0, locations_per_class=6, clips_per_class=8, seconds=10.0)
+    assert len(segments) == 15 * 8
+    per_location: dict[str, list] = {}
+    for s in segments:
+        per_location.setdefault(s.identifier, []).append(s)
+    sizes = sorted(len(v) for v in per_location.values())
+    assert sizes == [1] * (15 * 4) + [2] * (15 * 2)
+    assert all(len({s.fold for s in v}) == 1 and len({s.label for s in v}) == 1 for v in per_location.values())
+    assert all(re.fullmatch(r"audio/[ab]\d{3}_\d*0_\d+0\.wav", s.file) for s in segments)
+    for label in CLASSES:  # six locations over four folds: every fold has the scene
+        assert {s.fold for s in segments if s.label == label} == {1, 2, 3, 4}
+
+
+def test_config_refuses_fewer_clips_than_locations():
+    from bench.config import ConfigError
+
+    with pytest.raises(ConfigError, match="synthetic_clips=5 must be between synthetic_locations=6"):
+        ScenesConfig(synthetic_clips=5)
+
+
+def test_malformed_setup_list_names_file_line_and_column(copy):
+    path = copy / "evaluation_setup" / "fold1_train.txt"
+    rows = _lines(path)
+    rows[1] = rows[1].split("\t")[0]
+    _write(path, rows)
+    assert "evaluation_setup/fold1_train.txt line 2: missing column(s) label" in _layout_error(copy)

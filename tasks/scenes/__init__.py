@@ -92,8 +92,14 @@ def _require_folders(root: Path) -> None:
 
 def _split_lines(path: Path, columns: tuple[str, ...], problems: list[str]) -> list[tuple[int, list[str]]]:
     """Tab-separated rows with their line numbers; rows lacking a column become problems."""
+    shown = f"{SETUP}/{path.name}" if path.parent.name == SETUP else path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+        return []
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         cells = [c.strip() for c in line.split("\t")]
@@ -101,7 +107,7 @@ def _split_lines(path: Path, columns: tuple[str, ...], problems: list[str]) -> l
             continue  # a header some copies carry; the publisher's files have none
         if len(cells) < len(columns) or not all(cells[: len(columns)]):
             missing = [c for i, c in enumerate(columns) if i >= len(cells) or not cells[i]]
-            problems.append(f"{path.name} line {number}: missing column(s) {', '.join(missing)}"
+            problems.append(f"{shown} line {number}: missing column(s) {', '.join(missing)}"
                             f" (expected {len(columns)} tab-separated: {', '.join(columns)}): {line!r}")
             continue
         rows.append((number, cells))

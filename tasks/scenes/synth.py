@@ -16,15 +16,16 @@ recording do. By default each scene has 8 segments from 6 locations (two locatio
 give two segments, four give one): a CNN needs several training locations per scene
 to generalise, and 10 s clips are too costly to have many segments of each.
 
-A scene is its signature events (scanner beeps, chimes and brake squeal, rail
-clicks, a motor whine and a bell, typing, page turns, bird songs rising or falling,
-clinks, horns, waves, engine harmonics with gear changes, clock ticks and hum)
-plus one or two broadband beds (babble, traffic, wind, ventilation, rumble, music)
-that many scenes share with different odds. The beds make average spectra overlap,
-so clip statistics confuse bus/tram/train/car, cafe/grocery_store/metro_station,
-home/library/office and park/residential_area/forest_path; the signatures are
-time-frequency patterns (park and forest birds differ only in the direction of
-their chirps) that a spectrogram model can pick out.
+A scene is its signature events (scanner beeps, rail clicks, typing and phone
+rings, page turns, clinks, horns and footsteps, barks, waves, engine harmonics with
+gear changes, a car's indicator, clock ticks and mains hum, bird songs, motor
+whines) plus one or two broadband beds (babble, traffic, wind, ventilation, rumble,
+music) that many scenes share with different odds. The beds make average spectra
+overlap, and two pairs of scenes are told apart only by the direction of a pattern,
+which clip statistics cannot see (a time-mirrored texture has the same spectrum,
+spread and spread of change): park birds chirp upwards and forest birds downwards;
+tram motors whine upwards (accelerating) and trains braking into a metro station
+whine downwards, over the same beds.
 
 Folds differ in difficulty: the scene-to-background ratio falls and the chance of a
 distractor scene mixed in quietly rises from fold 1 to fold 4.
@@ -49,7 +50,7 @@ CLASSES = (
     "home", "library", "metro_station", "office", "park", "residential_area", "train", "tram",
 )
 N_FOLDS = 4
-SYNTH_VERSION = 1
+SYNTH_VERSION = 2
 SAMPLE_RATE, SUBTYPE, CHANNELS = 44100, "PCM_24", 2  # the publisher's format
 SEGMENTS_PER_RECORDING = 18  # a 3-minute recording cut into 10 s segments
 
@@ -343,37 +344,11 @@ def motor_whine(rng: np.random.Generator, n: int, sr: int, f_lo: float, f_hi: fl
     return out
 
 
-def squeal(rng: np.random.Generator, n: int, sr: int, per_10s: float, fall: float = 0.0) -> np.ndarray:
-    """Curve or brake squeal: a narrow high tone with vibrato, its pitch falling by `fall` as a train brakes."""
-    def make() -> np.ndarray:
-        m = int(rng.uniform(0.6, 2.0 + 2.0 * fall) * sr)
-        contour = synth.sine_contour(m, sr, rng.uniform(2000.0, 5000.0), 0.01, rng.uniform(4.0, 9.0))
-        contour *= np.linspace(1.0, 1.0 - fall, m)
-        return synth.harmonic_tone(contour, sr, [1.0, 0.3], rng) * synth.fade(m, sr, 0.2, 0.3)
-
-    return place(n, sr, poisson_onsets(rng, n / sr, per_10s / 10.0), make)
-
-
 def beeps(rng: np.random.Generator, n: int, sr: int, per_10s: float, freq: float) -> np.ndarray:
     """Barcode-scanner beeps: short pure tones, sometimes doubled."""
     onsets = list(poisson_onsets(rng, n / sr, per_10s / 10.0))
     onsets += [t + 0.18 for t in onsets if rng.random() < 0.3]
     return place(n, sr, onsets, lambda: tone_burst(rng, sr, freq * rng.uniform(0.98, 1.02), rng.uniform(0.07, 0.14)))
-
-
-def chime(rng: np.random.Generator, n: int, sr: int, per_10s: float) -> np.ndarray:
-    """Announcement chime: three or four decaying bell notes, often descending."""
-    def make() -> np.ndarray:
-        root = rng.uniform(500.0, 900.0)
-        steps = [1.0, 0.8, 0.67, 0.5][: int(rng.integers(3, 5))]
-        m = int(0.8 * sr)
-        out = np.zeros(int((len(steps) * 0.35 + 0.9) * sr))
-        for i, s in enumerate(steps):
-            note = synth.harmonic_tone(synth.constant_contour(m, root * s), sr, [1.0, 0.0, 0.3, 0.0, 0.1], rng)
-            synth.add_at(out, note * synth.exp_decay(m, sr, 0.3), int(i * 0.35 * sr))
-        return out
-
-    return place(n, sr, poisson_onsets(rng, n / sr, per_10s / 10.0), make)
 
 
 def clinks(rng: np.random.Generator, n: int, sr: int, per_10s: float) -> np.ndarray:
@@ -498,21 +473,6 @@ def bark(rng: np.random.Generator, n: int, sr: int, per_10s: float) -> np.ndarra
     return place(n, sr, poisson_onsets(rng, n / sr, per_10s / 10.0, 1.0), make)
 
 
-def bell(rng: np.random.Generator, n: int, sr: int, per_10s: float) -> np.ndarray:
-    """A tram's ding-ding: two strikes of a bright bell."""
-    def make() -> np.ndarray:
-        f = rng.uniform(1200.0, 1800.0)
-        m = int(0.6 * sr)
-        strike = sum(np.sin(2 * np.pi * f * r * np.arange(m) / sr) * a for r, a in ((1.0, 1.0), (2.4, 0.4), (3.9, 0.2)))
-        strike = strike * synth.exp_decay(m, sr, 0.15, 0.001)
-        out = np.zeros(int(0.9 * sr))
-        synth.add_at(out, strike, 0)
-        synth.add_at(out, strike, int(rng.uniform(0.2, 0.3) * sr))
-        return out
-
-    return place(n, sr, poisson_onsets(rng, n / sr, per_10s / 10.0, 1.0), make)
-
-
 def indicator(rng: np.random.Generator, n: int, sr: int, on: bool) -> np.ndarray:
     """A car's turn signal: tick-tock at about 1.5 Hz, for part of the segment (or not at all)."""
     if not on:
@@ -534,32 +494,32 @@ BEDS: dict[str, Callable[[np.random.Generator, np.random.Generator, int, int], n
     "music": lambda loc, rng, n, sr: music(rng, n, sr, loc.uniform(80.0, 130.0)),
 }
 
-# scene -> odds that a location has each bed (at least one is always drawn)
 _STRAY_BED_ODDS = 0.15  # any bed may turn up anywhere
 _BED_DB = (-12.0, -3.0)  # bed level relative to the signature
+# scene -> odds that a location has each bed (at least one is always drawn)
 BED_ODDS: dict[str, dict[str, float]] = {
     "beach": {"wind": 0.8, "babble": 0.4, "traffic": 0.1},
     "bus": {"rumble": 0.9, "babble": 0.5, "traffic": 0.3},
     "cafe/restaurant": {"babble": 1.0, "music": 0.5, "hvac": 0.3},
     "car": {"rumble": 1.0, "traffic": 0.4, "music": 0.2},
     "city_center": {"traffic": 1.0, "babble": 0.7, "wind": 0.2},
-    "forest_path": {"wind": 0.6, "babble": 0.3, "traffic": 0.3},
+    "forest_path": {"wind": 0.6, "babble": 0.3, "traffic": 0.3},  # the same as park's:
+    "park": {"wind": 0.6, "babble": 0.3, "traffic": 0.3},  # only the birds' chirps differ
     "grocery_store": {"babble": 0.7, "music": 0.6, "hvac": 0.6},
     "home": {"hvac": 0.4, "music": 0.2, "traffic": 0.2, "babble": 0.2},
     "library": {"hvac": 0.8, "babble": 0.2},
-    "metro_station": {"rumble": 0.8, "babble": 0.6, "traffic": 0.2},
+    "metro_station": {"rumble": 0.8, "babble": 0.6, "traffic": 0.2},  # the same as tram's:
+    "tram": {"rumble": 0.8, "babble": 0.6, "traffic": 0.2},  # only the whine's direction differs
     "office": {"hvac": 0.9, "babble": 0.4},
-    "park": {"wind": 0.6, "babble": 0.3, "traffic": 0.3},
     "residential_area": {"traffic": 0.7, "wind": 0.5},
     "train": {"rumble": 1.0, "babble": 0.4},
-    "tram": {"rumble": 0.8, "babble": 0.6, "traffic": 0.2},
 }
 
 
 def beds(label: str, loc: np.random.Generator, rng: np.random.Generator, n: int, sr: int) -> list[Layer]:
-    """The location's beds: its scene's likely ones, sometimes any other, as loud as the signature or louder.
+    """The location's beds: its scene's likely ones, rarely any other, a little below the signature.
 
-    Loud, location-random beds dominate the average spectrum (what clip statistics
+    Location-random beds carry much of the average spectrum (what clip statistics
     see), while the sparser or narrower signature events still stand out locally.
     """
     odds = BED_ODDS[label]
@@ -568,6 +528,7 @@ def beds(label: str, loc: np.random.Generator, rng: np.random.Generator, n: int,
 
 
 def signature(label: str, loc: np.random.Generator, rng: np.random.Generator, n: int, sr: int) -> list[Layer]:
+    """The events typical of a scene, with the location's parameters drawn from `loc`."""
     u = loc.uniform
     if label == "beach":
         return [(waves(rng, n, sr, u(4.0, 8.0)), 0.0)]
