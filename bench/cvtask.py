@@ -10,14 +10,27 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
+from bench.config import param
 from bench.contracts import MetricSpec, Split, Task, TaskData, TaskKind
 from bench.metrics import accuracy, macro_f1
 from bench.protocol import check_group_leakage, cv_splits
+
+
+@dataclass
+class CrossValConfig:
+    """The settings every cross-validated task has; a task adds its generator's and may re-declare a default."""
+
+    data_dir: Path | None = param(None, "the publisher's dataset folder; none: embedded synthetic data", hashed=False)
+    sample_rate: int = param(22050, "rate every clip is resampled to, Hz", low=1000)
+    clip_seconds: float = param(5.0, "clips are zero-padded or cut to this length, s", low=0.1)
+    folds: tuple[int, ...] = param((), "test folds to run (empty: all); e.g. 3 or 1,2", hashed=False)
+    valid_fraction: float = param(0.1, "share of the training folds (whole groups) used for validation", low=0.01, high=0.5)
 
 
 class CrossValTask(Task):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench.config import param
 from bench.contracts import Clip, LayoutError, TaskData
-from bench.cvtask import CrossValTask
+from bench.cvtask import CrossValConfig, CrossValTask
 from bench.registry import register_task
 
 COLUMNS = ("filename", "fold", "target", "category", "esc10", "src_file", "take")
@@ -33,13 +33,9 @@ _BOOL = {"true": True, "false": False}
 
 
 @dataclass
-class ESC50Config:
+class ESC50Config(CrossValConfig):
     data_dir: Path | None = param(None, "the official ESC-50-master folder (audio/, meta/esc50.csv); none: embedded synthetic data", hashed=False)
     subset: str = param("all", "all: every class in esc50.csv; esc10: only rows flagged esc10=True", choices=("all", "esc10"))
-    sample_rate: int = param(22050, "rate every clip is resampled to, Hz", low=1000)
-    clip_seconds: float = param(5.0, "clips are zero-padded or cut to this length, s", low=0.1)
-    folds: tuple[int, ...] = param((), "test folds to run (empty: all); e.g. 3 or 1,4,7", hashed=False)
-    valid_fraction: float = param(0.1, "share of the training folds (whole groups) used for validation", low=0.01, high=0.5)
     synthetic_sources: int = param(2, "embedded data: source recordings (src_file) per class and fold", low=1)
     synthetic_takes: int = param(2, "embedded data: takes (clips) per source recording", low=1, high=26)
     synthetic_seed: int = param(0, "embedded data: generator seed")

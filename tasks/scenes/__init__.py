@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench.config import ConfigError, param
 from bench.contracts import Clip, LayoutError, TaskData
-from bench.cvtask import CrossValTask
+from bench.cvtask import CrossValConfig, CrossValTask
 from bench.registry import register_task
 from tasks.scenes.synth import CLASSES, N_FOLDS, SEGMENTS_PER_RECORDING, SYNTH_VERSION
 
@@ -36,12 +36,9 @@ _FOLD_FILE = re.compile(r"^fold(?P<fold>\d+)_(?P<kind>train|evaluate|test)\.txt$
 
 
 @dataclass
-class ScenesConfig:
+class ScenesConfig(CrossValConfig):
     data_dir: Path | None = param(None, "TUT-acoustic-scenes-2017-development folder (none: embedded synthetic data)", hashed=False)
-    sample_rate: int = param(22050, "rate every clip is resampled to, Hz", low=1000)
     clip_seconds: float = param(10.0, "clips are zero-padded or cut to this length, s", low=0.1)
-    folds: tuple[int, ...] = param((), "test folds to run (empty: all); e.g. 3 or 1,4", hashed=False)
-    valid_fraction: float = param(0.1, "share of the training folds (whole groups) used for validation", low=0.01, high=0.5)
     synthetic_locations: int = param(6, "embedded data: locations (identifiers) per scene, spread over the 4 folds", low=1)
     synthetic_clips: int = param(8, "embedded data: segments per scene, spread over its locations (at least one each)", low=1)
     synthetic_seconds: float = param(10.0, "embedded data: segment length, s (the publisher's is 10)", low=0.1, high=60.0)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench.config import param
 from bench.contracts import Clip, LayoutError, TaskData
-from bench.cvtask import CrossValTask
+from bench.cvtask import CrossValConfig, CrossValTask
 from bench.registry import register_task
 
 CLASSES = ("air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling",
@@ -36,12 +36,9 @@ _FOLD_DIR = re.compile(r"^fold(\d+)$")
 
 
 @dataclass
-class UrbanSoundConfig:
+class UrbanSoundConfig(CrossValConfig):
     data_dir: Path | None = param(None, "the official UrbanSound8K folder (holding audio/ and metadata/); none: embedded synthetic data", hashed=False)
-    sample_rate: int = param(22050, "rate every clip is resampled to, Hz", low=1000)
     clip_seconds: float = param(4.0, "clips are zero-padded or cut to this length, s", low=0.1)
-    folds: tuple[int, ...] = param((), "test folds to run (empty: all); e.g. 3 or 1,4,7", hashed=False)
-    valid_fraction: float = param(0.1, "share of the training folds (whole groups) used for validation", low=0.01, high=0.5)
     synthetic_sources: int = param(2, "embedded data: source recordings (fsIDs) per class and fold", low=1)
     synthetic_max_slices: int = param(2, "embedded data: most slices per source recording", low=1)
     synthetic_slice_seconds: float = param(4.0, "embedded data: slice length, s (UrbanSound8K: 4)", low=0.1, high=4.0)
