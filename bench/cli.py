@@ -18,8 +18,12 @@ commands:
   list [NAME]                                   tasks and solutions; with a name, its settings
   leaderboard [task=NAME] [leaderboard=PATH]    the leaderboard, best first
   predict run=RUN_DIR FILE [FILE ...]           classify audio files with a finished run
-  report [runs_dir=DIR] [reports_dir=DIR]       re-render every report from the run records
+  report [runs_dir=DIR] [reports_dir=DIR] [studies_dir=DIR]
+                                                re-render every report from the run and study records
   compare RUN_A RUN_B                           per-fold scores side by side, paired tests
+  tune task=NAME solution=NAME [trials=N] [storage=URL] [study=NAME] [key=value ...]
+                                                optuna study over the solution's search space, then a tuned run
+  study show study=NAME [storage=URL]           a study's best trials and parameter importances
   data check task=NAME [data_dir=DIR]           validate and describe a dataset before training
   data fetch NAME --to DIR                      download, verify and unpack an official dataset
 """
@@ -92,6 +96,10 @@ def cmd_list(args: list[str]) -> int:
         name = args[0]
         if name == "runner":
             schema, title, presets = RunnerConfig, "runner settings", {}
+        elif name == "tune":
+            from bench.tuning.settings import TuneConfig
+
+            schema, title, presets = TuneConfig, "tune settings (bench tune)", {}
         elif name in registry.tasks.names():
             cls = registry.tasks.get(name)
             schema, title, presets = cls.Config, f"task {name}: {cls.description}", cls.presets
@@ -186,23 +194,24 @@ def cmd_predict(args: list[str]) -> int:
 
 
 def cmd_report(args: list[str]) -> int:
-    from bench import leaderboard
-    from bench.report import render_index, render_run
-    from bench.rundir import RESULT_JSON
+    from bench.report import render_all
 
     pairs = parse_cli_pairs(args)
-    runs_dir = Path(pairs.pop("runs_dir", "runs"))
-    reports_dir = Path(pairs.pop("reports_dir", "reports"))
-    board = Path(pairs.pop("leaderboard", "leaderboard.csv"))
-    if pairs:
-        raise ConfigError(f"unknown key '{sorted(pairs)[0]}' for report; keys: runs_dir, reports_dir, leaderboard")
-    n = 0
-    for result in sorted(runs_dir.glob(f"*/{RESULT_JSON}")):
-        render_run(result.parent, reports_dir)
-        n += 1
-    index = render_index(leaderboard.read(board).rows, reports_dir)
-    print(f"rendered {n} run page(s) and {index}")
-    return 0
+    keys = {"runs_dir": "runs", "reports_dir": "reports", "studies_dir": "studies"}
+    unknown = set(pairs) - set(keys)
+    if unknown:
+        from bench.config import did_you_mean
+
+        key = sorted(unknown)[0]
+        raise ConfigError(f"unknown key '{key}' for report{did_you_mean(key, list(keys))}; keys: {', '.join(keys)}"
+                          " (the leaderboard page is built from the run records, not leaderboard.csv)")
+    dirs = {k: Path(pairs.get(k, default)) for k, default in keys.items()}
+    site = render_all(dirs["runs_dir"], dirs["reports_dir"], dirs["studies_dir"])
+    print(f"rendered {len(site.runs)} run page(s), {len(site.studies)} study page(s), "
+          f"{len(site.comparisons)} comparison page(s) and {site.index}")
+    for problem in site.problems:
+        print(f"error: left out: {problem}", file=sys.stderr)
+    return 1 if site.problems else 0
 
 
 def cmd_compare(args: list[str]) -> int:
@@ -255,6 +264,25 @@ def cmd_data(args: list[str]) -> int:
     return 1
 
 
+def cmd_tune(args: list[str]) -> int:
+    from bench.tuning import tune
+
+    outcome = tune(parse_cli_pairs(args))
+    print(f"study {outcome.study}: {outcome.finished} of {outcome.requested} trials finished; record {outcome.record}")
+    if outcome.best_run:
+        print(outcome.best_run)
+    return 0
+
+
+def cmd_study(args: list[str]) -> int:
+    if not args or args[0] != "show":
+        raise ConfigError("usage: bench study show study=NAME [storage=URL] [studies_dir=DIR] [top=N]")
+    from bench.tuning.show import show
+
+    show(parse_cli_pairs(args[1:]))
+    return 0
+
+
 COMMANDS = {
     "compare": cmd_compare,
     "data": cmd_data,
@@ -263,4 +291,6 @@ COMMANDS = {
     "leaderboard": cmd_leaderboard,
     "predict": cmd_predict,
     "report": cmd_report,
+    "study": cmd_study,
+    "tune": cmd_tune,
 }

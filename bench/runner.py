@@ -49,7 +49,8 @@ class Prepared:
     cache_misses: int = 0
 
 
-def run(res: Resolved) -> Path:
+def run(res: Resolved, tuning: dict[str, Any] | None = None) -> Path:
+    """`tuning` (study, trial, ...) marks a rerun of a study's best trial: kept in result.json, tagged on the leaderboard."""
     t_start = time.perf_counter()
     rc = res.runner
     device = resolve_device(rc.device)
@@ -62,13 +63,13 @@ def run(res: Resolved) -> Path:
     try:
         log.info("%s run %s", "resuming" if resumed else "starting", run_dir)
         write_json(run_dir / "config.json", res.as_dict())
-        return _execute(res, run_dir, device, t_start)
+        return _execute(res, run_dir, device, t_start, tuning)
     finally:
         logging.getLogger("bench").removeHandler(handler)
         handler.close()
 
 
-def _execute(res: Resolved, run_dir: Path, device: str, t_start: float) -> Path:
+def _execute(res: Resolved, run_dir: Path, device: str, t_start: float, tuning: dict[str, Any] | None = None) -> Path:
     rc = res.runner
     timing: dict[str, float] = {}
     seed_everything(rc.seed)
@@ -109,6 +110,8 @@ def _execute(res: Resolved, run_dir: Path, device: str, t_start: float) -> Path:
         log.info("%s = %s", key, f"{value:.4f}" if isinstance(value, float) else value)
 
     result = _result(res, task, data, info, prep, folds, facts, run_dir, device, timing, t_start)
+    if tuning:
+        result["tuning"] = tuning
     write_json(run_dir / RESULT_JSON, result)
     mark_finished(run_dir)
     log.info("%s = %.4f%s over %d split(s)  (%s)", result["metric"], result["score"],
@@ -194,6 +197,7 @@ def _run_split(res, task, data, info, prep: Prepared, split: Split, run_dir: Pat
         "n_train": int(len(train)), "n_valid": int(len(valid)), "n_test": int(len(test)),
         "validation_note": split.validation_note,
         "complexity": solution.complexity(),
+        "notes": fit.notes,
         "fit_seconds": fit_s,
     }
     if task.kind is TaskKind.CLASSIFICATION:
@@ -242,6 +246,8 @@ def _result(res, task, data, info, prep, folds, facts, run_dir, device, timing, 
         "cache": {"hits": prep.cache_hits, "misses": prep.cache_misses},
         "bad_files": [list(b) for b in prep.bad],
         "complexity": complexity,
+        # facts about the fits a reader must not miss, e.g. random-init (no pretrained weights)
+        "tags": sorted({t for f in folds for t in (f.get("notes") or {}).get("tags", [])}),
         "artifacts": facts.get("artifacts", {}),
         "extra": facts.get("extra", {}),
     }
@@ -261,7 +267,9 @@ def _board_row(result: dict, res: Resolved, run_dir: Path) -> dict:
         "config_hash": result["config_hash"], "params": key_params,
         "tags": ";".join(
             t for t in ("synthetic-data" if result["data"]["synthetic"] else "",
-                        f"combined-from-{len(result['combined_from'])}-runs" if result.get("combined_from") else "")
+                        f"combined-from-{len(result['combined_from'])}-runs" if result.get("combined_from") else "",
+                        f"tuned;study={result['tuning']['study']}" if result.get("tuning") else "",
+                        *result.get("tags", []))
             if t
         ),
         "n_params": int(result["complexity"].get("params", 0)) or "",
@@ -275,11 +283,11 @@ def _board_row(result: dict, res: Resolved, run_dir: Path) -> dict:
 def _render(run_dirs: list[Path], rc) -> None:
     """Reports are derived from the records; a rendering failure must not lose the run."""
     try:
-        from bench.report import render_index, render_run
+        from bench.report.pages import run_page
+        from bench.report.site import render_runs
 
-        for run_dir in run_dirs:
-            log.info("report: %s", render_run(run_dir, rc.reports_dir))
-        render_index(leaderboard.read(rc.leaderboard).rows, rc.reports_dir)
+        render_runs(run_dirs, rc.runs_dir, rc.reports_dir)
+        log.info("report: %s", run_page(rc.reports_dir, run_dirs[0].name))
     except Exception:
         log.exception("rendering the report failed; the run's results are saved in %s", run_dirs[0])
 

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.report import comparison as C
 from bench.report import figures as F
-from bench.report import render_index, render_run
+from bench.report import records as R
+from bench.report import render_all, render_index, render_run, render_study
+from bench.report import study_data as D
 
 CLASSES = ["dog_bark", "siren", "car_horn", "drilling", "engine_idling"]
 CONFUSION = [[9, 1, 0, 0, 0],
@@ -208,9 +211,18 @@ def test_figures_are_valid_plotly(tmp_path):
     go = pytest.importorskip("plotly.graph_objects")
     for i, result in enumerate([three_fold_result(), regression_result()]):
         _, html = _render(tmp_path / str(i), result)
-        index = render_index(LEADERBOARD, tmp_path / str(i) / "reports").read_text(encoding="utf-8")
-        for fig in [*_figures(html).values(), *_figures(index).values()]:
+        for fig in _figures(html).values():
             go.Figure(fig)
+    runs = _runs(tmp_path / "site", BOARD)
+    study = _study_file(tmp_path / "site" / "studies", STUDY)
+    site = render_all(runs, tmp_path / "site" / "reports", study.parent)
+    for page in [site.index, *site.studies, *site.comparisons]:
+        figs = _figures(page.read_text(encoding="utf-8"))
+        assert figs
+        for fig in figs.values():
+            go.Figure(fig)
+            assert fig["layout"]["title"]["text"]
+            assert fig["layout"]["xaxis"]["title"]["text"] and fig["layout"]["yaxis"]["title"]["text"]
 
 
 def test_baseline_without_history_says_so(tmp_path):
@@ -237,7 +249,7 @@ def test_pages_are_offline_and_share_one_plotly_copy(tmp_path):
     asset = tmp_path / "reports" / "assets" / "plotly.min.js"
     assert asset.is_file() and asset.stat().st_size > 1_000_000
     assert '<script src="../assets/plotly.min.js"></script>' in html
-    index_html = render_index([], tmp_path / "reports").read_text(encoding="utf-8")
+    index_html = render_index(tmp_path / "runs", tmp_path / "reports").index.read_text(encoding="utf-8")
     assert '<script src="assets/plotly.min.js"></script>' in index_html
     for text in (html, index_html):
         assert not re.search(r'(src|href)\s*=\s*["\']?\s*(https?:)?//', text)
@@ -269,47 +281,314 @@ def test_unsafe_run_id_is_refused(tmp_path):
         render_run(run_dir, tmp_path / "reports")
 
 
-# ---------------------------------------------------------------- index
+# ---------------------------------------------------------------- the site: records, index, comparisons
 
-def _row(run_id, task, solution, score, direction="max", metric="accuracy", std=""):
-    return {"run_id": run_id, "time": "2026-11-22T10:45:01", "task": task, "solution": solution,
-            "metric": metric, "direction": direction, "score": score, "std": std, "n_folds": "1",
-            "config_hash": "abc", "params": "1000", "code_version": "0.1.0", "device": "cpu",
-            "wall_seconds": "12.5", "run_dir": f"runs/{run_id}"}
+def _result(run_id: str, task: str, solution: str, fold_scores: dict[str, float], *, direction="max",
+            metric="accuracy", partial=False, n_total=None, tags=None, seed=0) -> dict:
+    r = classification_result()
+    scores = list(fold_scores.values())
+    mean = sum(scores) / len(scores) if scores else None
+    std = (sum((s - mean) ** 2 for s in scores) / (len(scores) - 1)) ** 0.5 if len(scores) > 1 else None
+    r.update(run_id=run_id, task=task, solution=solution, metric=metric, direction=direction, score=mean,
+             std=std, n_folds=len(scores), n_folds_total=n_total or len(scores), partial=partial,
+             folds=[_fold(name, s, [], CONFUSION) for name, s in fold_scores.items()],
+             finished=f"2026-11-22T10:{len(run_id):02d}:00+00:00")
+    r["config"] = copy.deepcopy(r["config"])
+    r["config"]["runner"]["seed"] = seed
+    if tags is not None:
+        r["tags"] = tags
+    return r
 
 
-LEADERBOARD = [
-    _row("k-low", "kaggle5", "logreg", "0.70"),
-    _row("k-high", "kaggle5", "audiocnn", "0.95"),
-    _row("k-mid", "kaggle5", "audiocnn", "0.80"),
-    _row("k-none", "kaggle5", "broken", ""),
-    _row("g-bad", "esc50_gan", "gan", "9.7", direction="min", metric="fad"),
-    _row("g-good", "esc50_gan", "gan2", "4.8", direction="min", metric="fad"),
+def _cv(*scores: float) -> dict[str, float]:
+    return {f"fold{i}": s for i, s in enumerate(scores, 1)}
+
+
+BOARD = [
+    _result("k-low", "kaggle5", "logreg", {"holdout": 0.70}),
+    _result("k-high", "kaggle5", "audiocnn", {"holdout": 0.95}),
+    _result("k-mid", "kaggle5", "audiocnn", {"holdout": 0.80}, tags="tuned;study=k5-cnn"),
+    _result("k-none", "kaggle5", "broken", {}),
+    _result("g-bad", "esc50_gan", "gan", {"holdout": 9.7}, direction="min", metric="fad"),
+    _result("g-good", "esc50_gan", "gan2", {"holdout": 4.8}, direction="min", metric="fad"),
+    _result("e-a", "esc50", "audiocnn", _cv(0.80, 0.85, 0.90, 0.75, 0.70)),
+    _result("e-b", "esc50", "baseline", _cv(0.70, 0.72, 0.80, 0.70, 0.65), seed=1),
+    _result("e-part", "esc50", "baseline", _cv(0.60, 0.70), partial=True, n_total=5, seed=2),
 ]
 
+STUDY = {
+    "study": "k5-cnn", "storage": "postgresql://nobody@unreachable.invalid/bench", "task": "kaggle5",
+    "solution": "audiocnn", "metric": "accuracy", "direction": "max", "fixed": {"epochs": 3},
+    "space": {"lr": "float 1e-5 to 1e-1, log", "batch_size": "int 16 to 64", "mixup": "true or false"},
+    "protocol": "trials are scored on the validation split; the test set is never seen",
+    "best_run": "runs/k-mid",
+    "trials": [
+        {"number": 0, "state": "COMPLETE", "value": 0.80, "params": {"lr": 1e-3, "batch_size": 16, "mixup": True},
+         "run_dir": "studies/k5-cnn/trial-0000", "intermediate": {"0": 0.5, "1": 0.8}},
+        {"number": 1, "state": "COMPLETE", "value": 0.70, "params": {"lr": 1e-2, "batch_size": 32, "mixup": False},
+         "run_dir": None, "intermediate": {"0": 0.6, "1": 0.7}},
+        {"number": 2, "state": "PRUNED", "value": None, "params": {"lr": 1e-1, "batch_size": 16, "mixup": False},
+         "run_dir": None, "intermediate": {"0": 0.2}},
+        {"number": 3, "state": "FAIL", "value": None, "params": {"lr": 1e-5, "batch_size": 64, "mixup": True},
+         "run_dir": None, "intermediate": {}},
+        {"number": 4, "state": "COMPLETE", "value": 0.75, "params": {"lr": 3e-4, "batch_size": 64, "mixup": True},
+         "run_dir": "runs/gone", "intermediate": {"0": 0.7, "1": 0.75}, "retry_of": 3},
+    ],
+    "pruner": "median, 1 startup trial", "requested_trials": 5,
+    "updated": "2026-11-22T12:00:00+00:00",
+}
 
-def test_leaderboard_sorts_each_task_by_its_direction():
-    groups = {g.task: g for g in F.leaderboard(LEADERBOARD)}
-    assert list(groups) == ["esc50_gan", "kaggle5"]
-    assert [r["run_id"] for r in groups["kaggle5"].rows] == ["k-high", "k-mid", "k-low", "k-none"]
-    assert [r["run_id"] for r in groups["esc50_gan"].rows] == ["g-good", "g-bad"]
-    assert [(b.solution, b.score) for b in groups["kaggle5"].best] == [("audiocnn", 0.95), ("logreg", 0.70)]
+
+def _runs(root: Path, results: list[dict]) -> Path:
+    for result in results:
+        run_dir = root / "runs" / result["run_id"]
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "result.json").write_text(json.dumps(result))
+    return root / "runs"
+
+
+def _study_file(folder: Path, study: dict) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{study['study']}.json"
+    path.write_text(json.dumps(study))
+    return path
+
+
+def _boards() -> dict[str, R.TaskBoard]:
+    return {b.task: b for b in R.boards([R.record(r, Path(r["run_id"])) for r in BOARD])}
+
+
+def test_boards_rank_each_task_by_its_direction_and_keep_partial_runs_apart():
+    boards = _boards()
+    assert list(boards) == ["esc50", "esc50_gan", "kaggle5"]
+    assert [r.run_id for r in boards["kaggle5"].ranked] == ["k-high", "k-mid", "k-low", "k-none"]
+    assert [r.run_id for r in boards["esc50_gan"].ranked] == ["g-good", "g-bad"]
+    assert [(b.solution, b.score) for b in boards["kaggle5"].best] == [("audiocnn", 0.95), ("logreg", 0.70)]
+    esc = boards["esc50"]
+    assert [r.run_id for r in esc.ranked] == ["e-a", "e-b"] and [r.run_id for r in esc.others] == ["e-part"]
+    assert esc.varying == ["runner.seed"]
+    assert R.settings_text(esc.others[0], esc.varying) == "seed=2"
+
+
+def test_run_tags_from_a_list_a_string_or_the_runner_config():
+    assert R.run_tags({"tags": ["tuned", "study=s1"]}) == R.Tags(["tuned", "study=s1"], True, "s1")
+    assert R.run_tags({"tags": "synthetic-data;tuned;study=s2"}).study == "s2"
+    from_config = R.run_tags({"config": {"runner": {"tags": "tuned;study=s3"}}})
+    assert from_config.tuned and from_config.study == "s3"
+    assert R.run_tags({"tags": "synthetic-data"}) == R.Tags(["synthetic-data"], False, None)
+    assert R.run_tags({}) == R.Tags([], False, None)
+    rerun = R.run_tags({"tuning": {"study": "s4", "trial": 7}, "tags": ["random-init"]})
+    assert rerun == R.Tags(["random-init", "tuned", "study=s4"], True, "s4")
+
+
+def test_index_is_built_from_the_run_records_not_the_csv(tmp_path):
+    runs = _runs(tmp_path, BOARD)
+    (tmp_path / "leaderboard.csv").write_text("run_id,task,score\nonly-in-csv,kaggle5,0.99\n")
+    _study_file(tmp_path / "studies", STUDY)
+    site = render_all(runs, tmp_path / "reports", tmp_path / "studies")
+    assert not site.problems
+    html = site.index.read_text(encoding="utf-8")
+    assert "only-in-csv" not in html
+    assert html.index("k-high") < html.index("k-mid") < html.index("k-low") < html.index("k-none")
+    assert html.index("g-good") < html.index("g-bad")
+    assert "0.8 ± 0.07906" in html and "5 of 5" in html and "2 of 5" in html
+    assert "Not on the leaderboard: partial cross-validations (1)" in html
+    # the tuned run is marked, and its mark links to its study; every run and the study are linked
+    assert re.search(r'class="badge tuned"[^>]*><a href="studies/k5-cnn.html">tuned</a>', html)
+    for result in BOARD:
+        assert f'href="runs/{result["run_id"]}.html"' in html
+    assert 'href="studies/k5-cnn.html"' in html
+    assert 'href="compare/esc50.html"' in html and 'href="compare/kaggle5.html"' in html
+    assert {p.name for p in site.comparisons} == {"esc50.html", "esc50_gan.html", "kaggle5.html"}
+    assert len(site.runs) == len(BOARD) and [p.name for p in site.studies] == ["k5-cnn.html"]
+    run_html = (tmp_path / "reports" / "runs" / "k-mid.html").read_text(encoding="utf-8")
+    assert 'href="../studies/k5-cnn.html"' in run_html and 'href="../compare/kaggle5.html"' in run_html
 
 
 def test_index_links_only_existing_pages(tmp_path):
-    reports = tmp_path / "reports"
-    result = classification_result()
-    result["run_id"] = "k-high"
-    _render(tmp_path, result)
-    html = render_index(copy.deepcopy(LEADERBOARD), reports).read_text(encoding="utf-8")
-    assert 'href="runs/k-high.html"' in html
-    assert 'href="runs/k-mid.html"' not in html and "k-mid" in html
-    assert html.index("k-high") < html.index("k-mid") < html.index("k-low")
-    assert html.index("g-good") < html.index("g-bad")
-    assert "lower is better" in html and "0.95" in html
+    runs = _runs(tmp_path, BOARD)
+    html = render_index(runs, tmp_path / "reports").index.read_text(encoding="utf-8")
+    assert 'href="runs/' not in html and "k-high" in html  # no run page written yet
+    render_run(runs / "k-high", tmp_path / "reports")
+    html = render_index(runs, tmp_path / "reports").index.read_text(encoding="utf-8")
+    assert 'href="runs/k-high.html"' in html and 'href="runs/k-mid.html"' not in html
+
+
+def test_unreadable_record_is_named_and_left_out(tmp_path):
+    runs = _runs(tmp_path, BOARD[:2])
+    (runs / "torn").mkdir()
+    (runs / "torn" / "result.json").write_text('{"run_id": "torn", "sco')
+    site = render_all(runs, tmp_path / "reports", tmp_path / "studies")
+    assert len(site.problems) == 1 and "torn" in site.problems[0]
+    html = site.index.read_text(encoding="utf-8")
+    assert "could not be read" in html and "k-high" in html
 
 
 def test_empty_index_is_friendly(tmp_path):
-    page = render_index([], tmp_path / "reports")
-    assert page == tmp_path / "reports" / "index.html"
-    assert "No runs yet" in page.read_text(encoding="utf-8")
+    site = render_index(tmp_path / "no-runs", tmp_path / "reports")
+    assert site.index == tmp_path / "reports" / "index.html"
+    assert "No runs yet" in site.index.read_text(encoding="utf-8")
+
+
+def test_comparison_matches_bench_compare():
+    from bench.compare import compare
+
+    c = C.task_comparison(_boards()["esc50"])
+    assert [r.run_id for r in c.runs] == ["e-a", "e-b", "e-part"] and c.default == (0, 1)
+    expected = compare(BOARD[6], BOARD[7])
+    p = c.pairs[(0, 1)]
+    assert p.folds == expected.folds and p.a_scores == expected.a and p.b_scores == expected.b
+    assert p.t == pytest.approx(expected.t) and p.p_t == pytest.approx(expected.p_t)
+    assert p.p_wilcoxon == pytest.approx(expected.p_wilcoxon)
+    back = c.pairs[(1, 0)]
+    assert back.t == pytest.approx(-p.t) and back.p_t == p.p_t and back.a_scores == p.b_scores
+    partial = c.pairs[(0, 2)]
+    assert partial.folds == ["fold1", "fold2"] and partial.mean_diff == pytest.approx(0.175)
+    assert C.task_comparison(R.boards([R.record(BOARD[0], Path("x"))])[0]) is None
+
+
+def test_compare_page_shows_the_best_two_and_embeds_every_pair(tmp_path):
+    runs = _runs(tmp_path, BOARD)
+    render_all(runs, tmp_path / "reports", tmp_path / "studies")
+    html = (tmp_path / "reports" / "compare" / "esc50.html").read_text(encoding="utf-8")
+    data = json.loads(re.search(r'id="compare-data">(.*?)</script>', html, re.S).group(1))
+    assert [r["id"] for r in data["runs"]] == ["e-a", "e-b", "e-part"]
+    assert set(data["pairs"]) == {"0-1", "1-0", "0-2", "2-0", "1-2", "2-1"}
+    assert data["pairs"]["1-0"]["table"]["mean"][2] == "-0.0860"
+    assert "paired t-test (two-sided)" in html and "t = 5.483, df = 4, p = 0.0054" in html
+    assert '<option value="0" selected>' in html and '<option value="1" selected>' in html
+    assert _figures(html)["fig-compare"]["data"][0]["y"] == [0.80, 0.85, 0.90, 0.75, 0.70]
+
+
+# ---------------------------------------------------------------- studies
+
+def _study(tmp_path, **changes) -> D.Study:
+    return D.load_study(_study_file(tmp_path, {**STUDY, **changes}))
+
+
+def test_study_parameters_are_inferred_from_the_trials(tmp_path):
+    params = {p.name: p for p in D.infer_params(_study(tmp_path))}
+    assert params["lr"] == D.Param("lr", "float", 1e-5, 1e-1, True)
+    assert params["batch_size"] == D.Param("batch_size", "int", 16, 64)
+    assert params["mixup"].kind == "categorical" and params["mixup"].choices == [False, True]
+    assert params["lr"].position(1e-3) == pytest.approx(0.5)
+    assert params["batch_size"].position(32) == pytest.approx(1 / 3)
+    narrow = {p.name: p for p in D.infer_params(_study(tmp_path, space={}, trials=[
+        {"number": 0, "state": "COMPLETE", "value": 1, "params": {"lr": 0.01}},
+        {"number": 1, "state": "COMPLETE", "value": 2, "params": {"lr": 0.1}}]))}
+    assert not narrow["lr"].log  # one decade, and the space text does not say log
+
+
+def test_history_keeps_the_best_so_far_by_direction(tmp_path):
+    h = D.history(_study(tmp_path))
+    assert h.numbers == [0, 1, 4] and h.best_so_far == [0.80, 0.80, 0.80] and h.best_number == 0
+    assert h.pruned_numbers == [2] and h.pruned_values == [0.2] and h.failed == [3]
+    low = D.history(_study(tmp_path, direction="min"))
+    assert low.best_so_far == [0.80, 0.70, 0.70] and low.best_number == 1
+
+
+def test_importances_use_optuna_and_fall_back_to_rank_correlation(tmp_path, monkeypatch):
+    study = _study(tmp_path)
+    imp = D.importances(study)
+    assert imp.method.startswith("optuna fANOVA") and sorted(imp.params) == ["batch_size", "lr", "mixup"]
+    assert sum(imp.values) == pytest.approx(1.0) and "only 3 complete trials" in imp.note
+
+    def broken(*_):
+        raise RuntimeError("no evaluator today")
+
+    monkeypatch.setattr(D, "_optuna_importances", broken)
+    imp = D.importances(study)
+    assert imp.method.startswith("absolute Spearman") and "no evaluator today" in imp.note
+    assert sum(imp.values) == pytest.approx(1.0)
+
+
+def test_importances_need_two_complete_trials(tmp_path):
+    one = _study(tmp_path, trials=STUDY["trials"][:1] + STUDY["trials"][2:4])
+    imp = D.importances(one)
+    assert imp.params == [] and "at least two complete trials; this study has 1" in imp.note
+    assert D.parallel(one) is None
+    flat = _study(tmp_path, trials=[{**t, "value": 0.5} for t in STUDY["trials"][:2]])
+    assert "same accuracy" in D.importances(flat).note
+
+
+def test_parallel_coordinates_put_the_objective_last(tmp_path):
+    pc = D.parallel(_study(tmp_path))
+    assert [a.name for a in pc.axes] == ["lr", "batch_size", "mixup"] and pc.objective.name == "accuracy"
+    number, positions, value = pc.lines[0]
+    assert number == 0 and value == 0.80 and positions[-1] == pytest.approx(1.0)
+    assert positions[2] == pytest.approx(1.0)  # mixup=True is the second of two categories
+
+
+def test_study_record_that_is_not_a_study_is_refused(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="bad.json"):
+        D.load_study(bad)
+    bad.write_text("{nope")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        D.load_study(bad)
+
+
+def test_study_page_renders_from_the_json_alone(tmp_path, monkeypatch):
+    runs = _runs(tmp_path, BOARD[:3])
+    render_run(runs / "k-mid", tmp_path / "reports")
+    trial_dir = tmp_path / "studies" / "k5-cnn" / "trial-0000"
+    trial_dir.mkdir(parents=True)
+    (trial_dir / "run.log").write_text("trial 0\n")
+    monkeypatch.chdir(tmp_path)
+    page = render_study(_study_file(tmp_path / "studies", STUDY), tmp_path / "reports")
+    assert page == tmp_path / "reports" / "studies" / "k5-cnn.html"
+    html = page.read_text(encoding="utf-8")
+    for state in ("COMPLETE", "PRUNED", "FAIL"):
+        assert f'<span class="state state-{state.lower()}">{state}</span>' in html
+    assert "postgresql://nobody@unreachable.invalid/bench" in html and "trial 0: 0.8" in html
+    assert html.count('href="../runs/k-mid.html"') == 2  # the tuned run: in the summary and beside trial 0
+    assert 'href="../../studies/k5-cnn/trial-0000/run.log"' in html  # a trial folder has no page: its log
+    assert 'href="../runs/gone.html"' not in html and "<code>runs/gone</code>" in html
+    assert "retry of trial 3" in html and "median, 1 startup trial" in html
+    figs = _figures(html)
+    assert {"fig-history", "fig-intermediate", "fig-importance", "fig-parallel", "fig-slice-0"} <= set(figs)
+    assert figs["fig-slice-0"]["layout"]["xaxis"]["type"] == "log"
+    assert "trials are scored on the validation split" in html
+
+
+def test_study_page_with_no_complete_trial_says_so(tmp_path):
+    page = render_study(_study_file(tmp_path, {**STUDY, "trials": STUDY["trials"][2:4]}), tmp_path / "reports")
+    html = page.read_text(encoding="utf-8")
+    assert "need at least two complete trials; this study has 0" in html and "none complete yet" in html
+    assert "fig-parallel" not in _figures(html)
+
+
+def test_study_page_from_a_real_optuna_study(tmp_path):
+    from browser import make_study
+
+    path = make_study(tmp_path / "studies", "real", {})
+    record = json.loads(path.read_text())
+    assert [t["state"] for t in record["trials"]] == ["COMPLETE", "COMPLETE", "COMPLETE", "PRUNED", "FAIL", "COMPLETE"]
+    html = render_study(path, tmp_path / "reports").read_text(encoding="utf-8")
+    assert "optuna fANOVA" in html and "C (log scale)" in json.dumps(_figures(html))
+
+
+def test_unsafe_study_name_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="study name"):
+        render_study(_study_file(tmp_path, {**STUDY, "study": "../evil"}), tmp_path / "reports")
+
+
+# ---------------------------------------------------------------- bench report
+
+def test_bench_report_renders_everything_and_names_what_it_left_out(tmp_path, capsys):
+    from bench.cli import main
+
+    runs = _runs(tmp_path, BOARD)
+    studies = tmp_path / "studies"
+    _study_file(studies, STUDY)
+    args = [f"runs_dir={runs}", f"reports_dir={tmp_path / 'reports'}", f"studies_dir={studies}"]
+    assert main(["report", *args]) == 0
+    out = capsys.readouterr().out
+    assert f"rendered {len(BOARD)} run page(s), 1 study page(s), 3 comparison page(s)" in out
+    (studies / "broken.json").write_text("{")
+    assert main(["report", *args]) == 1
+    assert "broken.json" in capsys.readouterr().err
+    assert (tmp_path / "reports" / "studies" / "k5-cnn.html").is_file()
+    assert main(["report", "study_dir=x"]) == 2
+    assert "did you mean 'studies_dir'" in capsys.readouterr().err

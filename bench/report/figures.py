@@ -1,6 +1,6 @@
 """The numbers behind the report's figures, computed from a result record.
 
-Plain data only: no plotly, no HTML. `render.py` draws what this module computes, and
+Plain data only: no plotly, no HTML. `run_plots.py` draws what this module computes, and
 the tests check these numbers rather than pixels (the optuna split of info and plot).
 
 A result record may come from an older runner, a crashed run or another task kind,
@@ -63,21 +63,6 @@ class Timing:
     stages: list[str]
     seconds: list[float]
     wall_seconds: float | None
-
-
-@dataclass(frozen=True)
-class SolutionBest:
-    solution: str
-    run_id: str
-    score: float
-    std: float | None
-
-
-@dataclass(frozen=True)
-class TaskGroup:
-    task: str
-    rows: list[dict[str, str]]  # best first
-    best: list[SolutionBest]  # best run of each solution, best first
 
 
 def finite(x: Any) -> float | None:
@@ -194,40 +179,3 @@ def timing(result: dict[str, Any]) -> Timing | None:
     if not stages:
         return None
     return Timing([k for k, _ in stages], [v for _, v in stages], finite(result.get("wall_seconds")))
-
-
-def leaderboard(rows: list[dict[str, str]]) -> list[TaskGroup]:
-    """Leaderboard rows grouped per task (by name), each group best first.
-
-    Rows carry their own direction, so a task whose metric is an error ("min") sorts
-    ascending. Rows of one task with different metrics are not comparable: they are
-    kept apart by sorting on the metric name first. Rows without a score go last.
-    """
-    by_task: dict[str, list[dict[str, str]]] = {}
-    for row in rows:
-        by_task.setdefault(row.get("task") or "?", []).append(row)
-    groups = []
-    for task in sorted(by_task):
-        ranked = sorted(by_task[task], key=_rank_key)
-        groups.append(TaskGroup(task, ranked, _best_per_solution(ranked)))
-    return groups
-
-
-def _rank_key(row: dict[str, str]) -> tuple[str, bool, float]:
-    score = finite(row.get("score"))
-    sign = 1.0 if (row.get("direction") or "max") == "min" else -1.0
-    return (row.get("metric") or "", score is None, sign * score if score is not None else 0.0)
-
-
-def _best_per_solution(ranked: list[dict[str, str]]) -> list[SolutionBest]:
-    if not ranked:
-        return []
-    metric = ranked[0].get("metric") or ""
-    best: dict[str, SolutionBest] = {}
-    for row in ranked:  # already best first, so the first row seen per solution wins
-        score = finite(row.get("score"))
-        solution = row.get("solution") or "?"
-        if score is None or (row.get("metric") or "") != metric or solution in best:
-            continue
-        best[solution] = SolutionBest(solution, row.get("run_id") or "", score, finite(row.get("std")))
-    return list(best.values())

@@ -1,0 +1,183 @@
+"""The run records behind the front page: every runs/*/result.json, grouped per task.
+
+The records are the source of truth for the leaderboard page (leaderboard.csv is an
+append-only log of the same facts, and may be missing, torn or edited). A record
+that cannot be read is reported and left out; it never stops the site from being
+written.
+
+Tags: the run `bench tune` makes of a study's best trial has a `tuning` block
+({"study": NAME, "trial": N, ...}) and is tagged `tuned` and `study=NAME`, as in the
+leaderboard's `tags` column. Tags are also read from the record's `tags` (a list, or a
+';'-joined string) and from `config.runner.tags`, whichever the record has.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.report.figures import finite
+from bench.report.fmt import as_dict
+
+log = logging.getLogger("bench.report")
+
+RESULT_JSON = "result.json"
+# Folders, switches and fold subsets: they say where and how a run was made, not what.
+_NOT_SETTINGS = frozenset({"runs_dir", "reports_dir", "leaderboard", "cache_dir", "workers", "resume",
+                           "progress", "report", "preset", "folds", "tags", "studies_dir", "device", "amp"})
+
+
+@dataclass(frozen=True)
+class Tags:
+    all: list[str]
+    tuned: bool
+    study: str | None
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    run_dir: Path
+    task: str
+    solution: str
+    metric: str
+    direction: str  # "max" or "min"
+    score: float | None
+    std: float | None
+    n_folds: int
+    n_folds_total: int
+    partial: bool  # a fold subset of a cross-validation: not on the leaderboard
+    fold_scores: dict[str, float]  # fold name -> score, in the record's order
+    finished: str
+    device: str
+    wall_seconds: float | None
+    n_params: int | None
+    code_version: str
+    config_hash: str
+    combined_from: list[str]
+    tags: Tags
+    settings: dict[str, Any]  # "section.key" -> value, from the resolved config
+
+
+@dataclass
+class TaskBoard:
+    task: str
+    metric: str
+    direction: str
+    ranked: list[RunRecord]  # on the leaderboard, best first
+    others: list[RunRecord]  # partial cross-validations, newest first
+    best: list[RunRecord]  # best ranked run of each solution, best first
+    varying: list[str] = field(default_factory=list)  # settings that differ between the task's runs
+
+
+def run_tags(result: dict[str, Any]) -> Tags:
+    raw: list[str] = []
+    for source in (result.get("tags"), as_dict(as_dict(result.get("config")).get("runner")).get("tags")):
+        if isinstance(source, str):
+            raw += source.split(";")
+        elif isinstance(source, (list, tuple)):
+            raw += [str(t) for t in source]
+    tuning = as_dict(result.get("tuning"))
+    if tuning.get("study"):
+        raw += ["tuned", f"study={tuning['study']}"]
+    tags = list(dict.fromkeys(t.strip() for t in raw if t and t.strip()))
+    study = next((t.split("=", 1)[1] for t in tags if t.startswith("study=") and len(t) > 6), None)
+    return Tags(tags, "tuned" in tags or study is not None, study)
+
+
+def load_records(runs_dir: Path) -> tuple[list[RunRecord], list[str]]:
+    """Every finished run under `runs_dir`, and one line per record that could not be read."""
+    records, problems = [], []
+    for path in sorted(Path(runs_dir).glob(f"*/{RESULT_JSON}")):
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(result, dict):
+                raise ValueError("not a JSON object")
+            records.append(record(result, path.parent))
+        except (OSError, ValueError, TypeError) as exc:
+            problems.append(f"{path}: {exc}")
+            log.warning("left out of the report: %s: %s", path, exc)
+    return records, problems
+
+
+def record(result: dict[str, Any], run_dir: Path) -> RunRecord:
+    folds = [f for f in result.get("folds") or [] if isinstance(f, dict)]
+    fold_scores = {str(f.get("name") or f"fold {i + 1}"): finite(f.get("score")) for i, f in enumerate(folds)}
+    n_folds = int(result.get("n_folds") or len(folds))
+    complexity = as_dict(result.get("complexity"))
+    return RunRecord(
+        run_id=str(result.get("run_id") or run_dir.name), run_dir=run_dir,
+        task=str(result.get("task") or "?"), solution=str(result.get("solution") or "?"),
+        metric=str(result.get("metric") or "score"), direction=str(result.get("direction") or "max"),
+        score=finite(result.get("score")), std=finite(result.get("std")),
+        n_folds=n_folds, n_folds_total=int(result.get("n_folds_total") or n_folds),
+        partial=bool(result.get("partial")),
+        fold_scores={k: v for k, v in fold_scores.items() if v is not None},
+        finished=str(result.get("finished") or ""), device=str(result.get("device") or ""),
+        wall_seconds=finite(result.get("wall_seconds")),
+        n_params=int(complexity["params"]) if finite(complexity.get("params")) is not None else None,
+        code_version=str(result.get("code_version") or ""), config_hash=str(result.get("config_hash") or ""),
+        combined_from=[Path(str(s)).name for s in result.get("combined_from") or []],
+        tags=run_tags(result), settings=_settings(result.get("config")),
+    )
+
+
+def _settings(config: Any) -> dict[str, Any]:
+    return {f"{section}.{key}": value
+            for section, values in as_dict(config).items()
+            for key, value in as_dict(values).items() if key not in _NOT_SETTINGS}
+
+
+def boards(records: list[RunRecord]) -> list[TaskBoard]:
+    """Records grouped per task (by name), each leaderboard best first by its direction.
+
+    Runs of one task with different metrics are not comparable: they are kept apart by
+    sorting on the metric name first. Runs without a score go last.
+    """
+    by_task: dict[str, list[RunRecord]] = {}
+    for rec in records:
+        by_task.setdefault(rec.task, []).append(rec)
+    out = []
+    for task in sorted(by_task):
+        runs = by_task[task]
+        ranked = sorted((r for r in runs if not r.partial), key=_rank_key)
+        others = sorted((r for r in runs if r.partial), key=lambda r: r.finished, reverse=True)
+        first = (ranked or others)[0]
+        out.append(TaskBoard(task, first.metric, first.direction, ranked, others,
+                             _best_per_solution(ranked), _varying(runs)))
+    return out
+
+
+def _rank_key(rec: RunRecord) -> tuple[str, bool, float, str]:
+    sign = 1.0 if rec.direction == "min" else -1.0
+    return (rec.metric, rec.score is None, sign * rec.score if rec.score is not None else 0.0, rec.run_id)
+
+
+def _best_per_solution(ranked: list[RunRecord]) -> list[RunRecord]:
+    best: dict[str, RunRecord] = {}
+    for rec in ranked:  # already best first, so the first run seen per solution wins
+        if rec.score is not None and rec.metric == ranked[0].metric:
+            best.setdefault(rec.solution, rec)
+    return list(best.values())
+
+
+def _varying(runs: list[RunRecord]) -> list[str]:
+    """Settings whose value is not the same in every run of the task (missing counts as a value)."""
+    keys = list(dict.fromkeys(k for r in runs for k in r.settings))
+    return [k for k in keys
+            if len({json.dumps(r.settings.get(k), sort_keys=True, default=str) for r in runs}) > 1]
+
+
+def settings_text(rec: RunRecord, keys: list[str]) -> str:
+    """`key=value` for the given settings; the section is dropped where the key alone is unique."""
+    short = [k.split(".", 1)[-1] for k in keys]
+    parts = []
+    for key, name in zip(keys, short):
+        if key in rec.settings:
+            label = name if short.count(name) == 1 else key
+            value = rec.settings[key]
+            parts.append(f"{label}={value if isinstance(value, str) else json.dumps(value)}")
+    return " · ".join(parts)

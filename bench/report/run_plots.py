@@ -1,0 +1,112 @@
+"""Plotly figure dicts for a run page, drawn from the numbers in `figures`."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from bench.report import figures as F
+from bench.report.fmt import BETTER, fmt, seconds
+from bench.report.plots import COLOURS, layout
+
+_DASH = {"train": "dot", "valid": "solid", "test": "dash", "": "solid"}
+
+
+def curve_figure(curve: F.LearningCurve, n_folds: int) -> dict[str, Any]:
+    fold_names = list(dict.fromkeys(line.fold for line in curve.lines))
+    data = []
+    for line in curve.lines:
+        colour = COLOURS[fold_names.index(line.fold) % len(COLOURS)]
+        label = line.split or curve.quantity
+        data.append({
+            "type": "scatter", "mode": "lines+markers" if len(line.epochs) <= 30 else "lines",
+            "x": line.epochs, "y": line.values, "connectgaps": False,
+            "name": f"{line.fold} · {label}" if n_folds > 1 else label, "legendgroup": line.fold,
+            "line": {"color": colour, "dash": _DASH.get(line.split, "solid")}, "marker": {"size": 5},
+        })
+    best_x, best_y, best_text = [], [], []
+    for fold, epoch in curve.best_epochs.items():
+        # Mark the best epoch on the line it was chosen by: valid when there is one.
+        candidates = [ln for ln in curve.lines if ln.fold == fold]
+        line = next((ln for ln in candidates if ln.split == "valid"), candidates[0] if candidates else None)
+        if line is not None and epoch in line.epochs and line.values[line.epochs.index(epoch)] is not None:
+            best_x.append(epoch)
+            best_y.append(line.values[line.epochs.index(epoch)])
+            best_text.append(fold)
+    if best_x:
+        data.append({"type": "scatter", "mode": "markers", "x": best_x, "y": best_y, "text": best_text,
+                     "name": "best epoch", "hovertemplate": "best epoch %{x} (%{text})<extra></extra>",
+                     "marker": {"symbol": "star", "size": 13, "color": "#222"}})
+    n_epochs = max((len(line.epochs) for line in curve.lines), default=1)
+    return {"data": data, "layout": layout(f"{curve.quantity.replace('_', ' ')} per epoch",
+                                            "epoch", curve.quantity.replace("_", " "),
+                                            xaxis={"dtick": max(1, math.ceil(n_epochs / 12))})}
+
+
+def confusion_figure(conf: F.Confusion) -> dict[str, Any]:
+    n = len(conf.classes)
+    folds = f" (summed over {conf.n_folds} folds)" if conf.n_folds > 1 else ""
+    return {
+        "data": [{
+            "type": "heatmap", "x": conf.classes, "y": conf.classes, "z": conf.normalised,
+            "text": conf.counts, "texttemplate": "%{text}" if n <= 30 else "",
+            "zmin": 0, "zmax": 1, "colorscale": "Blues",
+            "colorbar": {"title": {"text": "share of<br>true class"}, "tickformat": ".0%"},
+            "hovertemplate": "true %{y}<br>predicted %{x}<br>%{text} clips (%{z:.1%} of row)<extra></extra>",
+        }],
+        "layout": layout(f"Confusion matrix{folds}: clip counts, colour = share of the true class",
+                          "predicted class", "true class",
+                          yaxis={"autorange": "reversed", "type": "category"},
+                          xaxis={"type": "category", "tickangle": -30 if n > 6 else 0},
+                          height=max(380, 120 + 28 * n)),
+    }
+
+
+def class_accuracy_figure(acc: F.ClassAccuracy, n_folds: int) -> dict[str, Any]:
+    folds = f", {n_folds} folds pooled" if n_folds > 1 else ""
+    return {
+        "data": [{
+            "type": "bar", "x": acc.classes, "y": acc.accuracy, "customdata": acc.support,
+            "text": [f"n={s}" for s in acc.support], "textposition": "outside",
+            "marker": {"color": COLOURS[0]},
+            "hovertemplate": "%{x}: %{y:.1%} of %{customdata} clips<extra></extra>",
+        }],
+        "layout": layout(f"Accuracy per class (recall{folds})", "true class",
+                          "accuracy (share of the class's clips)",
+                          yaxis={"range": [0, 1.1], "tickformat": ".0%"},
+                          xaxis={"type": "category", "tickangle": -30 if len(acc.classes) > 6 else 0}),
+    }
+
+
+def fold_scores_figure(fs: F.FoldScores) -> dict[str, Any]:
+    lo, hi = fs.mean - fs.std, fs.mean + fs.std
+    shapes = [
+        {"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "y0": lo, "y1": hi,
+         "fillcolor": "rgba(214,39,40,0.12)", "line": {"width": 0}, "layer": "below"},
+        {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": fs.mean, "y1": fs.mean,
+         "line": {"color": "#d62728", "width": 2, "dash": "dash"}},
+    ]
+    note = {"xref": "paper", "x": 1, "xanchor": "right", "y": hi, "yanchor": "bottom", "showarrow": False,
+            "text": f"mean {fmt(fs.mean)} ± {fmt(fs.std)} (sample std over folds)", "font": {"color": "#d62728"}}
+    return {
+        "data": [{"type": "bar", "x": fs.names, "y": fs.scores, "name": fs.metric,
+                  "marker": {"color": COLOURS[0]}, "text": [fmt(s) for s in fs.scores],
+                  "textposition": "inside", "hovertemplate": "%{x}: %{y}<extra></extra>"}],
+        "layout": layout(f"{fs.metric} per fold ({BETTER.get(fs.direction, fs.direction)})",
+                          "fold", fs.metric, shapes=shapes, annotations=[note],
+                          xaxis={"type": "category"}),
+    }
+
+
+def timing_figure(t: F.Timing) -> dict[str, Any]:
+    total = t.wall_seconds or sum(t.seconds)
+    wall = f" · wall time {seconds(t.wall_seconds)}" if t.wall_seconds else ""
+    return {
+        "data": [{"type": "bar", "orientation": "h", "y": t.stages, "x": t.seconds,
+                  "marker": {"color": COLOURS[2]}, "textposition": "auto",
+                  "text": [f"{s:.1f} s ({s / total:.0%})" if total else f"{s:.1f} s" for s in t.seconds],
+                  "hovertemplate": "%{y}: %{x:.2f} s<extra></extra>"}],
+        "layout": layout(f"Time per stage{wall}", "time (seconds)", "stage",
+                          yaxis={"autorange": "reversed", "type": "category"},
+                          height=max(260, 90 + 40 * len(t.stages))),
+    }

@@ -1,0 +1,124 @@
+"""The report site in a real headless Chromium: pages load without console errors, every
+figure draws, every local link resolves, nothing is fetched from the network, and the
+sortable tables and the comparison picker work.
+
+The site is made by the real CLI (tiny presets) and a real optuna study; see
+tests/browser.py. Screenshots of every page are kept (the path is printed).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from pathlib import Path
+
+import pytest
+
+import browser as B
+from browser import STUDY, build_site, console_entries, link_target, local_links, plots, resources, screenshot
+
+pytestmark = pytest.mark.slow
+browser, screenshot_dir = B.browser, B.screenshot_dir  # fixtures
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, cache_dir):
+    return build_site(tmp_path_factory.mktemp("site"), cache_dir)
+
+
+def _open(driver, page: Path) -> None:
+    driver.get(page.resolve().as_uri())
+    deadline = time.time() + 20
+    while time.time() < deadline:  # plotly draws after the load event
+        drawn = driver.execute_script(
+            "return document.readyState === 'complete' && Array.from(document.querySelectorAll('.figure'))"
+            ".every(n => n.classList.contains('js-plotly-plot') && n.querySelector('.main-svg'))")
+        if drawn:
+            return
+        time.sleep(0.1)
+
+
+def _errors(entries: list[dict]) -> list[dict]:
+    return [e for e in entries if e.get("level") in ("SEVERE", "WARNING")]
+
+
+def test_bench_report_rebuilds_every_page(site):
+    reports = site["reports"]
+    assert "rendered 6 run page(s), 1 study page(s), 1 comparison page(s)" in site["report_stdout"]
+    for run in site["runs"].values():
+        assert (reports / "runs" / f"{run.name}.html").is_file()
+    assert (reports / "studies" / f"{STUDY}.html").is_file() and (reports / "compare" / "esc50.html").is_file()
+    assert not (reports / "compare" / "kaggle5.html").exists()  # one run: nothing to compare
+
+
+def test_every_page_loads_cleanly_draws_its_figures_and_links_resolve(site, browser, screenshot_dir):
+    reports = site["reports"].resolve()
+    queue, seen, kinds = deque([reports / "index.html"]), set(), set()
+    while queue:
+        page = queue.popleft()
+        if page in seen:
+            continue
+        seen.add(page)
+        _open(browser, page)
+        where = page.relative_to(reports)
+        assert not _errors(console_entries(browser)), f"{where}: console errors {console_entries(browser)}"
+        for url in resources(browser):
+            assert url.startswith("file://"), f"{where} fetched {url}: pages must work offline"
+        for fig in plots(browser):
+            assert fig["plotly"] and fig["traces"] > 0 and fig["marks"] > 0, f"{where}: empty figure {fig}"
+            assert fig["title"] and fig["xtitle"] and fig["ytitle"], f"{where}: figure without labels {fig}"
+        for url in local_links(browser):
+            target, fragment = link_target(url)
+            assert target.exists(), f"{where} links to {url}, which does not exist"
+            if fragment and target == page:
+                assert browser.find_elements("id", fragment), f"{where}: no #{fragment} on the page"
+            if target.suffix == ".html" and target.is_relative_to(reports):
+                queue.append(target)
+        kinds.add(where.parts[0] if len(where.parts) > 1 else "index")
+        screenshot(browser, screenshot_dir / f"{'-'.join(where.with_suffix('').parts)}.png")
+    assert kinds == {"index", "runs", "studies", "compare"}
+    assert len(seen) == 1 + 6 + 1 + 1  # every page of the site is reached from the index
+
+
+def test_index_marks_tuned_runs_and_sorts_by_a_column(site, browser):
+    _open(browser, site["reports"] / "index.html")
+    section = browser.find_element("xpath", "//section[h2[starts-with(normalize-space(.), 'esc50')]]")
+    table = section.find_element("css selector", "table.runs")
+    run_ids = lambda: [c.text for c in table.find_elements("css selector", "tbody td.run code")]  # noqa: E731
+    tuned = {r.name for k, r in site["runs"].items() if k.startswith("trial")}
+    rows = table.find_elements("css selector", "tbody tr")
+    marked = {r.find_element("css selector", "td.run code").text for r in rows
+              if r.find_elements("css selector", ".badge.tuned a[href$='studies/%s.html']" % STUDY)}
+    assert marked == tuned
+    scores = lambda: [float(c.get_attribute("data-sort")) for c in table.find_elements("css selector", "tbody td:nth-child(4)")]  # noqa: E731
+    assert scores() == sorted(scores(), reverse=True)  # best first
+    before = run_ids()
+    heading = table.find_element("xpath", ".//th[starts-with(normalize-space(.), 'score')]")
+    heading.click()
+    assert scores() == sorted(scores()) and heading.get_attribute("aria-sort") == "ascending"
+    heading.click()
+    assert scores() == sorted(scores(), reverse=True) and sorted(run_ids()) == sorted(before)
+    assert not _errors(console_entries(browser))
+
+
+def test_compare_picker_swaps_the_runs(site, browser):
+    from selenium.webdriver.support.ui import Select
+
+    _open(browser, site["reports"] / "compare" / "esc50.html")
+    pick_a, pick_b = Select(browser.find_element("id", "run-a")), Select(browser.find_element("id", "run-b"))
+    assert (pick_a.first_selected_option.get_attribute("value"), pick_b.first_selected_option.get_attribute("value")) == ("0", "1")
+    first = browser.find_element("id", "pair-tests").text
+    assert "paired t-test" in first and "Wilcoxon" in first
+    pick_a.select_by_value("1")
+    pick_b.select_by_value("0")
+    swapped = browser.find_element("id", "pair-tests").text
+    t = lambda text: float(re.search(r"t = (-?[0-9.]+)", text).group(1))  # noqa: E731
+    assert t(swapped) == pytest.approx(-t(first))
+    names = browser.execute_script("return document.getElementById('fig-compare').data.map(t => t.name)")
+    runs = browser.find_elements("css selector", "#pair-runs tbody code")
+    assert names == [f"A: {runs[0].text}", f"B: {runs[1].text}"]
+    assert len(browser.find_elements("css selector", "#pair-folds tbody tr")) == 5
+    pick_b.select_by_value("1")
+    assert "Pick two different runs" in browser.find_element("id", "pair-folds").text
+    assert not _errors(console_entries(browser))
