@@ -2,11 +2,16 @@
 
 A subclass supplies `build_model()` and `make_optimizer()`; this base handles the
 input standardisation (statistics of the training features, saved with the
-weights), the epoch loop, prediction, and .safetensors save/load.
+weights), the epoch loop, prediction, and .safetensors save/load. Optional hooks:
+`make_augment(ctx)` (a batch augmentation for the trainer, e.g. bench.augment's
+BatchAugment) and `steps_per_epoch` (set before `make_optimizer` runs in `fit`, for
+schedulers that step per batch). Params fields named `channels_last`, `compile`
+and `balanced` reach the loop config when a solution declares them.
 """
 
 from __future__ import annotations
 
+import math
 from abc import abstractmethod
 from pathlib import Path
 
@@ -14,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from bench import complexity
 from bench.checkpoint import load_weights, save_weights, seed_everything
 from bench.contracts import FitContext, FitResult, Solution, TaskKind
 from bench.training import LoopConfig, Trainer
@@ -42,6 +48,8 @@ class TorchSolution(Solution):
         super().__init__(params, task)
         seed_everything(0)  # the same initial weights for the same params
         self.model = nn.Sequential(Standardize(), self.build_model())
+        self.steps_per_epoch = 1  # batches per epoch, known once fit sees the data
+        self._complexity: dict[str, float] | None = None
 
     @abstractmethod
     def build_model(self) -> nn.Module:
@@ -54,22 +62,29 @@ class TorchSolution(Solution):
     def loop_config(self) -> LoopConfig:
         p = self.params
         select = "accuracy" if self.task.kind is TaskKind.CLASSIFICATION else "loss"
-        return LoopConfig(p.epochs, p.batch_size, p.patience, select)
+        options = {k: getattr(p, k) for k in ("channels_last", "compile", "balanced") if hasattr(p, k)}
+        return LoopConfig(p.epochs, p.batch_size, p.patience, select, **options)
 
     def loss_fn(self):
         if self.task.kind is TaskKind.CLASSIFICATION:
             return nn.CrossEntropyLoss()
         return nn.MSELoss()
 
-    def _trainer(self, ctx: FitContext) -> Trainer:
+    def make_augment(self, ctx: FitContext):
+        """A callable (x, y) -> (x, y) applied to each training batch on the device; None: none."""
+        return None
+
+    def _trainer(self, ctx: FitContext, augment=None) -> Trainer:
         opt, sched = self.make_optimizer()
-        return Trainer(self.model, opt, sched, self.loss_fn(), ctx, self.loop_config())
+        return Trainer(self.model, opt, sched, self.loss_fn(), ctx, self.loop_config(), augment=augment)
 
     def fit(self, x_train, y_train, x_valid, y_valid, ctx: FitContext) -> FitResult:
         seed_everything(ctx.seed)
         self.model = nn.Sequential(Standardize(), self.build_model())
         self.model[0].fit(x_train)
-        return self._trainer(ctx).fit(x_train, y_train, x_valid, y_valid)
+        self._complexity = None
+        self.steps_per_epoch = max(1, math.ceil(len(x_train) / self.params.batch_size))
+        return self._trainer(ctx, self.make_augment(ctx)).fit(x_train, y_train, x_valid, y_valid)
 
     def predict(self, x: np.ndarray, ctx: FitContext) -> np.ndarray:
         out = self._trainer(ctx).predict(x)
@@ -90,4 +105,7 @@ class TorchSolution(Solution):
             )
 
     def complexity(self) -> dict[str, float]:
-        return {"params": float(sum(p.numel() for p in self.model.parameters()))}
+        """Parameters and multiply-accumulates per clip (torch's FLOP counter / 2)."""
+        if self._complexity is None:
+            self._complexity = complexity.measure(self.model, self.feature_spec().shape)
+        return dict(self._complexity)

@@ -4,7 +4,17 @@ Each epoch ends with a checkpoint written atomically (model, optimizer, schedule
 RNG states, early-stopping counters, history). A fit started again in the same
 workdir continues after the last finished epoch and, on the CPU with a fixed seed,
 ends with exactly the weights an uninterrupted fit would have. Batch order comes
-from a generator seeded by (seed, epoch), so it does not depend on what ran before.
+from a generator seeded by (seed, epoch), so it does not depend on what ran before;
+so do the draws of a class-balanced order (`LoopConfig.balanced`) and of an `augment`
+that has a `reseed(seed, epoch)` method (bench.augment.BatchAugment), which the loop
+calls at the start of every epoch.
+
+Features are loaded once as one tensor (bench.devicedata: on the GPU when they fit,
+else streamed from pinned host memory), so a batch is an index gather, not a
+per-sample Python pipeline. On CUDA the forward pass runs under bfloat16 autocast
+(float16 with a gradient scaler where the GPU lacks bfloat16). A scheduler other than
+ReduceLROnPlateau steps once per epoch or, with `sched_step="batch"` (OneCycleLR),
+once per batch; its state is part of the checkpoint.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from torch import nn
 from bench.checkpoint import (load_state, load_weights, rng_state, save_state, save_weights,
                               seed_everything, set_rng_state)
 from bench.contracts import FitContext, FitResult
+from bench.devicedata import DeviceData
 from bench.progress import Progress
 
 CHECKPOINT = "checkpoint.pt"
@@ -33,6 +44,10 @@ class LoopConfig:
     batch_size: int
     patience: int  # epochs without a lower validation loss before stopping
     select: str = "accuracy"  # best weights by validation "accuracy" (max) or "loss" (min)
+    sched_step: str = "epoch"  # a non-plateau scheduler steps per "epoch" or per "batch"
+    balanced: bool = False  # draw each epoch's clips class-balanced, with replacement
+    channels_last: bool = False  # NHWC memory format for model and batches
+    compile: bool = False  # torch.compile the forward pass (weights stay in the plain model)
 
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -43,7 +58,7 @@ class Trainer:
         self,
         model: nn.Module,
         optimizer: torch.optim.Optimizer,
-        scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau | None,
+        scheduler: torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau | None,
         loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
         ctx: FitContext,
         cfg: LoopConfig,
@@ -58,6 +73,15 @@ class Trainer:
         self.augment = augment
         self.device = torch.device(ctx.device)
         self.amp = ctx.amp and self.device.type == "cuda"
+        self.amp_dtype = torch.bfloat16
+        if self.amp and not torch.cuda.is_bf16_supported():
+            self.amp_dtype = torch.float16
+        # float16 gradients underflow without loss scaling; bfloat16 needs none
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp and self.amp_dtype == torch.float16 else None
+        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.forward: Callable[[torch.Tensor], torch.Tensor] = self.model
+        if cfg.compile:
+            self.forward = torch.compile(self.model)
 
     # -- state ------------------------------------------------------------------------
 
@@ -70,6 +94,7 @@ class Trainer:
                 "model": self.model.state_dict(),
                 "optimizer": self.opt.state_dict(),
                 "scheduler": self.sched.state_dict() if self.sched else None,
+                "scaler": self.scaler.state_dict() if self.scaler else None,
                 "rng": rng_state(),
                 "early": early,
                 "history": history,
@@ -85,6 +110,8 @@ class Trainer:
         self.opt.load_state_dict(state["optimizer"])
         if self.sched is not None and state["scheduler"] is not None:
             self.sched.load_state_dict(state["scheduler"])
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
         set_rng_state(state["rng"])
         return state["epoch"], state["history"], state["early"], state["done"]
 
@@ -93,10 +120,13 @@ class Trainer:
     def fit(self, x_train, y_train, x_valid, y_valid) -> FitResult:
         self.ctx.workdir.mkdir(parents=True, exist_ok=True)
         seed_everything(self.ctx.seed)
-        self.model.to(self.device)
-        xt, yt = self._to_device(x_train, y_train)
+        self.model.to(self.device, memory_format=self.memory_format)
+        train = DeviceData(x_train, y_train, self.device)
         has_valid = x_valid is not None and len(x_valid) > 0
-        xv, yv = self._to_device(x_valid, y_valid) if has_valid else (None, None)
+        valid = DeviceData(x_valid, y_valid, self.device) if has_valid else None
+        self.ctx.log.info("training features: %.1f MB held %s", train.nbytes / 1e6,
+                          {"device": f"on {self.device}", "pinned": "in pinned host memory",
+                           "host": "in host memory"}[train.placement])
 
         early = {"best_loss": float("inf"), "bad_epochs": 0, "best_score": None, "best_epoch": None}
         history: list[dict[str, float]] = []
@@ -114,11 +144,14 @@ class Trainer:
                     break
                 t0 = time.perf_counter()
                 row = {"epoch": epoch, "lr": self.opt.param_groups[0]["lr"]}
-                row.update(self._train_epoch(xt, yt, epoch))
+                row.update(self._train_epoch(train, epoch))
                 if has_valid:
-                    row.update(self._evaluate(xv, yv, "valid"))
-                    if self.sched is not None:
+                    row.update(self._evaluate(valid, "valid"))
+                if isinstance(self.sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    if has_valid:
                         self.sched.step(row["valid_loss"])
+                elif self.sched is not None and self.cfg.sched_step == "epoch":
+                    self.sched.step()
                 row["seconds"] = time.perf_counter() - t0
                 history.append(row)
                 done = self._track(epoch, row, early, has_valid)
@@ -152,54 +185,86 @@ class Trainer:
             return True
         return False
 
-    def _to_device(self, x, y) -> Batch:
-        xt = torch.as_tensor(x).to(self.device)
-        yt = torch.as_tensor(y).to(self.device)
-        return xt, yt
+    def _order(self, y: torch.Tensor, epoch: int) -> np.ndarray:
+        rng = np.random.default_rng([self.ctx.seed, epoch])
+        if self.cfg.balanced and y.dtype == torch.int64:
+            return balanced_order(y.cpu().numpy(), rng)
+        return rng.permutation(len(y))
 
-    def _train_epoch(self, x: torch.Tensor, y: torch.Tensor, epoch: int) -> dict[str, float]:
+    def _train_epoch(self, data: DeviceData, epoch: int) -> dict[str, float]:
         self.model.train()
-        order = np.random.default_rng([self.ctx.seed, epoch]).permutation(len(x))
-        total, correct, loss_sum = 0, 0, 0.0
+        order = self._order(data.y, epoch)
+        if hasattr(self.augment, "reseed"):
+            self.augment.reseed(self.ctx.seed, epoch)
+        classify = data.y.dtype == torch.int64
+        total = 0
+        correct = torch.zeros((), dtype=torch.int64, device=self.device)
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
         for i in range(0, len(order), self.cfg.batch_size):
-            idx = torch.as_tensor(order[i : i + self.cfg.batch_size], device=self.device)
-            xb, yb = x[idx], y[idx]
+            xb, yb = data.take(order[i : i + self.cfg.batch_size])
             if self.augment is not None:
                 xb, yb = self.augment(xb, yb)
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-                out = self.model(xb)
+            xb = xb.contiguous(memory_format=self.memory_format) if xb.dim() == 4 else xb
+            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
+                out = self.forward(xb)
                 loss = self.loss_fn(out.float(), yb)
             self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt.step()
-            n = len(idx)
+            if self.scaler is not None:
+                self.scaler.scale(loss).backward()
+                self.scaler.step(self.opt)
+                self.scaler.update()
+            else:
+                loss.backward()
+                self.opt.step()
+            if self.sched is not None and self.cfg.sched_step == "batch":
+                self.sched.step()
+            n = len(xb)
             total += n
-            loss_sum += float(loss.detach()) * n
-            if yb.dtype == torch.int64:
-                correct += int((out.argmax(1) == yb).sum())
-        metrics = {"train_loss": loss_sum / total}
-        if y.dtype == torch.int64:
-            metrics["train_accuracy"] = correct / total
+            # accumulated on the device: no host sync per batch
+            loss_sum += loss.detach().double() * n
+            if classify:
+                target = yb if yb.dtype == torch.int64 else yb.argmax(1)  # mixed labels: the larger share
+                correct += (out.argmax(1) == target).sum()
+        metrics = {"train_loss": float(loss_sum) / total}
+        if classify:
+            metrics["train_accuracy"] = int(correct) / total
         return metrics
 
     @torch.no_grad()
-    def predict(self, x, batch_size: int | None = None) -> torch.Tensor:
+    def predict(self, x, batch_size: int | None = None,
+                transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """Raw outputs for x (an array, a tensor or DeviceData), on the CPU.
+
+        `transform` (test-time augmentation) is applied to each batch on the device.
+        """
         self.model.eval()
-        self.model.to(self.device)
-        xt = torch.as_tensor(x)
+        self.model.to(self.device, memory_format=self.memory_format)
+        data = x if isinstance(x, DeviceData) else DeviceData(x, None, self.device)
         outs = []
         bs = batch_size or self.cfg.batch_size
-        for i in range(0, len(xt), bs):
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-                outs.append(self.model(xt[i : i + bs].to(self.device)).float().cpu())
-        return torch.cat(outs) if outs else torch.empty(0)
+        for i in range(0, len(data), bs):
+            xb = data.slice(i, i + bs)
+            if transform is not None:
+                xb = transform(xb)
+            xb = xb.contiguous(memory_format=self.memory_format) if xb.dim() == 4 else xb
+            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
+                outs.append(self.forward(xb).float())
+        return torch.cat(outs).cpu() if outs else torch.empty(0)
 
-    def _evaluate(self, x: torch.Tensor, y: torch.Tensor, prefix: str) -> dict[str, float]:
-        out = self.predict(x).to(self.device)
+    def _evaluate(self, data: DeviceData, prefix: str) -> dict[str, float]:
+        out = self.predict(data).to(self.device)
+        y = data.y
         metrics = {f"{prefix}_loss": float(self.loss_fn(out, y))}
         if y.dtype == torch.int64:
             metrics[f"{prefix}_accuracy"] = float((out.argmax(1) == y).float().mean())
         return metrics
+
+
+def balanced_order(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """len(y) indices drawn with replacement, every class equally likely."""
+    counts = np.bincount(y)
+    weights = 1.0 / counts[y]
+    return rng.choice(len(y), size=len(y), replace=True, p=weights / weights.sum())
 
 
 def _fmt(v: float) -> str:

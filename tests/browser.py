@@ -19,31 +19,24 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, system_tool_missing
 
 CHROMIUM = os.environ.get("BENCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = os.environ.get("BENCH_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
 STUDY = "esc50-baseline-C"
 
 
-def missing(reason: str) -> None:
-    """Skip with `reason`, or fail with it where CI requires the system tools."""
-    if os.environ.get("BENCH_REQUIRE_SYSTEM_TOOLS") == "1":
-        pytest.fail(f"{reason} (BENCH_REQUIRE_SYSTEM_TOOLS=1: the browser tests must run here)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def browser():
     for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
         if not Path(path).is_file():
-            missing(f"{path} not found: install Debian's {package} to run the browser tests")
+            system_tool_missing(f"{path} not found: install Debian's {package} to run the browser tests")
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.options import Options
         from selenium.webdriver.chrome.service import Service
     except ImportError:
-        missing("selenium is not installed: pip install -e '.[test]'")
+        system_tool_missing("selenium is not installed: pip install -e '.[test]'")
     os.environ["SE_OFFLINE"] = "true"  # selenium-manager, should anything call it, must not download
     options = Options()
     options.binary_location = CHROMIUM

@@ -37,3 +37,10 @@ def cli(tmp_path, cache_dir):
         return run_cli(*args, cwd=kw.pop("cwd", tmp_path), cache=cache_dir, **kw)
 
     return call
+
+
+def system_tool_missing(reason: str) -> None:
+    """Skip a test whose system tool (chromium, PostgreSQL) is missing; fail under CI's BENCH_REQUIRE_SYSTEM_TOOLS=1."""
+    if os.environ.get("BENCH_REQUIRE_SYSTEM_TOOLS") == "1":
+        pytest.fail(f"{reason} (BENCH_REQUIRE_SYSTEM_TOOLS=1: required here)")
+    pytest.skip(reason)

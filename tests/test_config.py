@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.config import (ConfigError, FloatRange, Section, apply_overrides, from_dict, param,
-                          parse_cli_pairs, parse_value, to_dict)
+                          parse_cli_pairs, to_dict)
 from bench.resolve import resolve
 
 

@@ -83,3 +83,26 @@ def test_stratified_holdout_keeps_every_class_and_is_seeded():
     # a class of two keeps one clip for validation; a class of one stays in training
     train, valid = stratified_holdout(np.array([0, 0, 1]), 0.075, seed=0)
     assert np.array([0, 0, 1])[valid].tolist() == [0] and 2 in train
+
+
+def _write_embedded(root: str) -> str:
+    from tasks.kaggle5.synth import generate
+
+    try:
+        generate(Path(root), n_train_per_class=3, n_test=4, max_seconds=0.5, min_seconds=0.2)
+        return "wrote"
+    except FileExistsError:
+        return "found"
+
+
+def test_writers_racing_on_an_empty_cache_all_end_with_one_complete_dataset(tmp_path):
+    # several `bench tune` workers started at once each try to write the embedded data
+    import multiprocessing as mp
+
+    root = tmp_path / "kaggle5-synth"
+    with mp.get_context("spawn").Pool(3) as pool:
+        outcomes = pool.map(_write_embedded, [str(root)] * 3)
+    assert outcomes.count("wrote") >= 1 and set(outcomes) <= {"wrote", "found"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kaggle5-synth"]  # no half-written folders left
+    data = read_layout(root)
+    assert len(data.unlabelled) == 4 and {c.label for c in data.clips} == {"dog_bark", "siren", "car_horn", "drilling", "engine_idling"}

@@ -391,7 +391,7 @@ def test_index_is_built_from_the_run_records_not_the_csv(tmp_path):
     assert "only-in-csv" not in html
     assert html.index("k-high") < html.index("k-mid") < html.index("k-low") < html.index("k-none")
     assert html.index("g-good") < html.index("g-bad")
-    assert "0.8 ± 0.07906" in html and "5 of 5" in html and "2 of 5" in html
+    assert "0.800 ± 0.079" in html and "5 of 5" in html and "2 of 5" in html
     assert "Not on the leaderboard: partial cross-validations (1)" in html
     # the tuned run is marked, and its mark links to its study; every run and the study are linked
     assert re.search(r'class="badge tuned"[^>]*><a href="studies/k5-cnn.html">tuned</a>', html)

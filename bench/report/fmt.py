@@ -32,7 +32,9 @@ def score_text(score: Any, std: Any) -> str:
     s, d = finite(score), finite(std)
     if s is None:
         return "no score"
-    return f"{fmt(s)} ± {fmt(d)}" if d is not None else fmt(s)
+    # one number of decimals for mean and std, so a column of scores lines up
+    places = 3 if abs(s) < 10 else 1
+    return f"{s:.{places}f} ± {d:.{places}f}" if d is not None else f"{s:.{places}f}"
 
 
 def seconds(x: Any) -> str:

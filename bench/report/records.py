@@ -55,6 +55,7 @@ class RunRecord:
     device: str
     wall_seconds: float | None
     n_params: int | None
+    macs: int | None  # multiply-accumulates per clip
     code_version: str
     config_hash: str
     combined_from: list[str]
@@ -119,6 +120,7 @@ def record(result: dict[str, Any], run_dir: Path) -> RunRecord:
         finished=str(result.get("finished") or ""), device=str(result.get("device") or ""),
         wall_seconds=finite(result.get("wall_seconds")),
         n_params=int(complexity["params"]) if finite(complexity.get("params")) is not None else None,
+        macs=int(complexity["macs"]) if finite(complexity.get("macs")) is not None else None,
         code_version=str(result.get("code_version") or ""), config_hash=str(result.get("config_hash") or ""),
         combined_from=[Path(str(s)).name for s in result.get("combined_from") or []],
         tags=run_tags(result), settings=_settings(result.get("config")),

@@ -139,10 +139,15 @@ def _run_row(rec: R.RunRecord, rank: int | None, board: R.TaskBoard, reports_dir
         "folds": folds, "folds_key": sort_key(rec.n_folds),
         "settings": R.settings_text(rec, board.varying), "tuned": rec.tags.tuned, "study": study,
         "study_href": study_href, "tags": tags, "params": fmt(rec.n_params), "params_key": sort_key(rec.n_params),
+        "macs": _millions(rec.macs), "macs_key": sort_key(rec.macs),
         "device": rec.device or "—", "wall": seconds(rec.wall_seconds), "wall_key": sort_key(rec.wall_seconds),
         "finished": _when(rec.finished), "finished_key": rec.finished, "config_hash": rec.config_hash or "—", "code_version": rec.code_version or "—",
         "combined_from": len(rec.combined_from),
     }
+
+
+def _millions(x: int | None) -> str:
+    return "—" if x is None else f"{x / 1e6:,.1f} M"
 
 
 def _when(iso: str) -> str:

@@ -26,15 +26,13 @@ which clips are written.
 from __future__ import annotations
 
 import csv
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from bench import synth
+from bench.atomic import atomic_dir
 from bench.sounds import car_horn, dog_bark, drilling, engine_idling, siren
 
 CLASSES = ("dog_bark", "siren", "car_horn", "drilling", "engine_idling")
@@ -75,9 +73,8 @@ def generate(
     test_labels = test_plan(seed, train_counts, n_test)
     durations = (float(min_seconds), float(max_seconds))
 
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{root.name}.", dir=root.parent))
-    try:
+    # a concurrent writer that finishes first makes this raise FileExistsError
+    with atomic_dir(root) as tmp:
         for c, name in enumerate(CLASSES):
             folder = tmp / "train" / name
             folder.mkdir(parents=True)
@@ -94,10 +91,6 @@ def generate(
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(["filename", "label"])
             writer.writerows(rows)
-        os.replace(tmp, root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def clip_rng(seed: int, split: int, *index: int) -> np.random.Generator:

@@ -1,0 +1,197 @@
+"""One trial: fit the suggested parameters and score them on validation data only.
+
+The objective never reads a test fold. On a task with one split (kaggle5) it trains on
+the training part and scores the validation hold-out, reporting the validation metric
+after every epoch so the median pruner can stop a poor trial early. On a
+cross-validated task it visits the protocol's splits (or `tune_folds`): for each one
+it trains on the training folds and scores the whole-group validation set drawn from
+them, reporting each fold's score as one step, which is what the Wilcoxon pruner
+compares fold by fold. The objective value is the mean over the visited splits.
+
+Each trial gets a folder (`RUNS_DIR/tune-STUDY/trial-NNNN`) with its config, log,
+checkpoints and `trial.json`; a trial retried after a lost heartbeat reuses the folder
+of the trial it repeats, so finished splits and epochs are not trained again.
+Trial folders hold no result.json: they are not runs and never reach the leaderboard.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+
+from bench.atomic import write_json
+from bench.config import ConfigError, fields_of
+from bench.contracts import FitContext, Split
+from bench.resolve import Resolved
+from bench.rundir import resolve_device
+from bench.runner import Prepared, _log_to, _prepare, _rows
+from bench.tuning.space import suggest
+
+log = logging.getLogger("bench")
+
+TRIAL_JSON = "trial.json"
+SPLIT_JSON = "valid.json"
+
+
+class Surplus(Exception):
+    """This trial would go past the requested count (another worker got there first)."""
+
+
+class Objective:
+    def __init__(self, base: Resolved, space: dict, tune_folds: tuple[int, ...], trial_root: Path,
+                 target: int) -> None:
+        self.base, self.space, self.trial_root, self.target = base, space, trial_root, target
+        self.task = base.task_cls(base.task)
+        self.metric = self.task.metric.primary
+        self.data = self.task.load(base.cache_dir, log)
+        self.info = self.task.info(self.data)
+        self.cv = bool(getattr(self.task, "n_folds", None))
+        self.splits = self._tuning_splits(tune_folds)
+        self.device = resolve_device(base.runner.device)
+        self._features: dict[Any, Prepared] = {}
+
+    # -- which data the objective sees --------------------------------------------------
+
+    def _tuning_splits(self, tune_folds: tuple[int, ...]) -> list[Split]:
+        task = self.task
+        if tune_folds:
+            if not self.cv or "folds" not in fields_of(self.base.task_cls.Config):
+                raise ConfigError(f"tune: tune_folds is for cross-validated tasks; task {task.name} has one"
+                                  " validation split, which tuning uses")
+            task = self.base.task_cls(dataclasses.replace(self.base.task, folds=tuple(tune_folds)))
+        try:
+            splits = task.splits(self.data, self.base.runner.seed)
+        except ValueError as exc:
+            raise ConfigError(f"tune: {exc}") from None
+        for s in splits:
+            if len(s.valid) == 0:
+                raise ConfigError(f"tune: split {s.name} of task {task.name} has no validation clips to score"
+                                  " trials on; raise valid_fraction")
+            if np.intersect1d(s.test, np.union1d(s.train, s.valid)).size:
+                raise RuntimeError(f"split {s.name}: test clips appear in training or validation")
+        return splits
+
+    def validation(self) -> dict[str, Any]:
+        """What the objective trains on and scores, for the record and the report."""
+        fold_of = np.array([c.fold if c.fold is not None else -1 for c in self.data.clips])
+        rows = []
+        for s in self.splits:
+            rows.append({
+                "split": s.name, "n_train": int(len(s.train)), "n_valid": int(len(s.valid)),
+                "test_fold": _single(fold_of[s.test]) if self.cv else None,
+                "train_folds": sorted({int(f) for f in fold_of[s.train] if f >= 0}),
+                "valid_folds": sorted({int(f) for f in fold_of[s.valid] if f >= 0}),
+                "note": s.validation_note,
+            })
+        return {"kind": "inside-training-folds" if self.cv else "validation-holdout", "splits": rows,
+                "test_data_used": False}
+
+    def protocol(self) -> str:
+        m = self.metric
+        if self.cv:
+            folds = ", ".join(str(r["test_fold"]) for r in self.validation()["splits"])
+            return (f"tuned inside the training folds: for each of test folds {folds} a trial trains on the other"
+                    f" folds and is scored on whole {getattr(self.task, 'group_name', 'group')} groups held out"
+                    f" from those training folds; the test fold is never read; the objective is the mean validation"
+                    f" {m} over these folds, reported fold by fold for pruning")
+        s = self.splits[0]
+        return (f"tuned on the task's validation split ({s.name}, {len(s.valid)} clips): {s.validation_note};"
+                f" test clips are never read; the objective is the validation {m} (of the best epoch for a"
+                " solution trained in epochs, which reports it after every epoch for pruning)")
+
+    # -- one trial ----------------------------------------------------------------------
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        self._claim(trial)
+        params = suggest(trial, self.space)
+        res = dataclasses.replace(self.base, solution=dataclasses.replace(self.base.solution, **params))
+        # a retry (queued by RetryFailedTrialCallback) names the trial it repeats in its system attrs
+        original = trial.storage.get_trial_system_attrs(trial._trial_id).get("failed_trial")
+        trial_dir = self.trial_root / f"trial-{original if original is not None else trial.number:04d}"
+        trial_dir.mkdir(parents=True, exist_ok=True)
+        trial.set_user_attr("run_dir", str(trial_dir))
+        handler = _log_to(trial_dir / "run.log")
+        record: dict[str, Any] = {"number": trial.number, "retry_of": original, "params": params,
+                                  "state": "RUNNING", "splits": []}
+        try:
+            write_json(trial_dir / "config.json", res.as_dict())
+            log.info("trial %d: %s", trial.number, " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                                              for k, v in params.items()))
+            prep = self._prepared(res)
+            for step, split in enumerate(self.splits):
+                rec = self._fit_split(trial, res, prep, split, trial_dir / "folds" / split.name)
+                record["splits"].append(rec)
+                if self.cv:
+                    trial.report(rec["score"], step)
+                    if trial.should_prune():
+                        raise optuna.TrialPruned(f"pruned after {split.name}: {self.metric}={rec['score']:.4f}")
+            value = float(np.mean([r["score"] for r in record["splits"]]))
+            record.update(state="COMPLETE", value=value)
+            return value
+        except optuna.TrialPruned as exc:
+            record.update(state="PRUNED", reason=str(exc))
+            raise
+        except Exception as exc:  # optuna marks the trial FAIL and logs the traceback
+            record.update(state="FAIL", reason=f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            write_json(trial_dir / TRIAL_JSON, record)
+            logging.getLogger("bench").removeHandler(handler)
+            handler.close()
+
+    def _claim(self, trial: optuna.Trial) -> None:
+        """Refuse to be trial number target+1: count live trials numbered below this one.
+
+        A trial that passes this check stays within the count: trials numbered below it
+        can only drop out (fail), never join.
+        """
+        live = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
+                optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
+        below = [t for t in trial.study.get_trials(deepcopy=False, states=live) if t.number < trial.number]
+        if len(below) >= self.target:
+            trial.set_user_attr("surplus", f"another worker had already started the {self.target} requested trials")
+            raise Surplus(f"trial {trial.number} is not needed: {self.target} trials were already started")
+
+    def _prepared(self, res: Resolved) -> Prepared:
+        spec = res.solution_cls(res.solution, self.info).feature_spec()
+        if spec not in self._features:
+            self._features[spec] = _prepare(self.task, self.data, spec, res)
+        return self._features[spec]
+
+    def _fit_split(self, trial: optuna.Trial, res: Resolved, prep: Prepared, split: Split, fold_dir: Path) -> dict:
+        done = fold_dir / SPLIT_JSON
+        if done.exists():
+            log.info("trial %d: split %s already scored; reusing it", trial.number, split.name)
+            return json.loads(done.read_text())
+        train, valid = _rows(prep, split.train), _rows(prep, split.valid)
+        rc = res.runner
+        key = f"valid_{self.metric}"
+
+        def on_epoch(epoch: int, row: dict[str, float]) -> None:
+            if key in row:
+                trial.report(float(row[key]), epoch)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned at epoch {epoch}: {key}={row[key]:.4f}")
+
+        ctx = FitContext(workdir=fold_dir / "train", device=self.device, amp=rc.amp, seed=rc.seed, log=log,
+                         progress=rc.progress, on_epoch=None if self.cv else on_epoch)
+        solution = res.solution_cls(res.solution, self.info)
+        fit = solution.fit(prep.x[train], prep.y[train], prep.x[valid], prep.y[valid], ctx)
+        metrics = self.task.score(prep.y[valid], solution.predict(prep.x[valid], ctx), self.data)
+        rec = {"split": split.name, "score": float(metrics[self.metric]), "metrics": metrics,
+               "n_train": int(len(train)), "n_valid": int(len(valid)), "best_epoch": fit.best_epoch,
+               "history": fit.history}
+        write_json(done, rec)
+        log.info("trial %d: split %s validation %s=%.4f", trial.number, split.name, self.metric, rec["score"])
+        return rec
+
+
+def _single(values: np.ndarray) -> int | None:
+    distinct = sorted({int(v) for v in values})
+    return distinct[0] if len(distinct) == 1 else None
