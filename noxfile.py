@@ -26,3 +26,13 @@ def measure(session):
     for solution in ("baseline", "audiocnn"):
         session.run("bench", "run", "task=kaggle5", f"solution={solution}")
     session.run("bench", "leaderboard", "task=kaggle5")
+
+
+@nox.session
+def benchmarks(session):
+    """Training throughput and feature-extraction speed against seed-style code (a few minutes on 2 CPU cores).
+
+    `nox -s benchmarks -- --device cuda` runs them on a GPU.
+    """
+    for script in ("benchmarks/train_throughput.py", "benchmarks/feature_extraction.py"):
+        session.run("python", script, *session.posargs)

@@ -6,7 +6,9 @@ weights), the epoch loop, prediction, and .safetensors save/load. Optional hooks
 `make_augment(ctx)` (a batch augmentation for the trainer, e.g. bench.augment's
 BatchAugment) and `steps_per_epoch` (set before `make_optimizer` runs in `fit`, for
 schedulers that step per batch). Params fields named `channels_last`, `compile`
-and `balanced` reach the loop config when a solution declares them.
+and `balanced` reach the loop config when a solution declares them. A solution
+with a `pretrained` param implements `load_pretrained(net, path)`: only `fit` calls
+it, so predicting with saved weights never needs the file again.
 """
 
 from __future__ import annotations
@@ -80,11 +82,32 @@ class TorchSolution(Solution):
 
     def fit(self, x_train, y_train, x_valid, y_valid, ctx: FitContext) -> FitResult:
         seed_everything(ctx.seed)
-        self.model = nn.Sequential(Standardize(), self.build_model())
+        net = self.build_model()
+        init = self._init_weights(net, ctx)
+        self.model = nn.Sequential(Standardize(), net)
         self.model[0].fit(x_train)
         self._complexity = None
         self.steps_per_epoch = max(1, math.ceil(len(x_train) / self.params.batch_size))
-        return self._trainer(ctx, self.make_augment(ctx)).fit(x_train, y_train, x_valid, y_valid)
+        result = self._trainer(ctx, self.make_augment(ctx)).fit(x_train, y_train, x_valid, y_valid)
+        result.notes.update(init)
+        return result
+
+    def load_pretrained(self, net: nn.Module, path: Path) -> str:
+        """Load the weights at `path` into a freshly built `net`; return what was loaded or adapted."""
+        raise NotImplementedError(f"solution {self.name} declares `pretrained` but cannot load it")
+
+    def _init_weights(self, net: nn.Module, ctx: FitContext) -> dict:
+        """Notes for the fold record; the runner lists notes["tags"] in result.json and on the leaderboard."""
+        if not hasattr(self.params, "pretrained"):
+            return {}
+        path = self.params.pretrained
+        if path is None:
+            # a reader comparing with published numbers must see that no pretraining was used
+            ctx.log.warning("%s: no pretrained= file given: training starts from random weights", self.name)
+            return {"init": "random-init", "tags": ["random-init"]}
+        loaded = self.load_pretrained(net, Path(path))
+        ctx.log.info("%s: %s", self.name, loaded)
+        return {"init": f"pretrained:{path}", "tags": ["pretrained"]}
 
     def predict(self, x: np.ndarray, ctx: FitContext) -> np.ndarray:
         out = self._trainer(ctx).predict(x)

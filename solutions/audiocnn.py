@@ -7,27 +7,17 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from bench.config import ConfigError, FloatRange, IntRange, param
+from bench.config import ConfigError, FloatRange, param
 from bench.contracts import FeatureSpec, TaskKind
 from bench.registry import register_solution
 from bench.torchsolution import TorchSolution
+from solutions._params import AdamPlateauParams, MelParams, adam_plateau, mel_spec
 
 
 @dataclass
-class AudioCNNParams:
-    epochs: int = param(40, "maximum training epochs", low=1, search=IntRange(10, 60), key=True)
-    batch_size: int = param(32, "clips per batch", low=1, search=IntRange(16, 64, step=16), key=True)
-    lr: float = param(1e-3, "Adam learning rate", low=0, search=FloatRange(1e-4, 3e-3, log=True), key=True)
-    weight_decay: float = param(0.0, "Adam weight decay", low=0, search=FloatRange(1e-6, 1e-3, log=True))
+class AudioCNNParams(MelParams, AdamPlateauParams):
     conv_dropout: float = param(0.2, "dropout after each conv block", low=0, high=0.9)
     fc_dropout: float = param(0.5, "dropout before the output layer", low=0, high=0.9, search=FloatRange(0.2, 0.6))
-    patience: int = param(10, "early stopping: epochs without lower validation loss", low=1)
-    lr_patience: int = param(4, "ReduceLROnPlateau: epochs without improvement before lowering lr", low=0)
-    lr_factor: float = param(0.5, "ReduceLROnPlateau: factor applied to lr", low=0.01, high=0.99)
-    n_mels: int = param(64, "mel bands (a multiple of 8)", low=8)
-    n_fft: int = param(1024, "FFT size in samples", low=64)
-    hop_length: int = param(512, "hop between frames in samples", low=16)
-    f_max: float | None = param(None, "highest mel frequency in Hz (none: Nyquist)", low=0)
 
 
 def conv_block(c_in: int, c_out: int, pool: tuple[int, int], dropout: float) -> nn.Sequential:
@@ -71,11 +61,7 @@ class AudioCNN(TorchSolution):
     presets = {"tiny": {"epochs": 3, "batch_size": 16, "n_mels": 32}}
 
     def feature_spec(self) -> FeatureSpec:
-        p, audio = self.params, self.task.audio
-        return FeatureSpec(
-            "logmel", audio.sample_rate, audio.clip_seconds,
-            n_fft=p.n_fft, hop_length=p.hop_length, n_mels=p.n_mels, f_max=p.f_max,
-        )
+        return mel_spec("logmel", self.params, self.task.audio)
 
     def build_model(self) -> nn.Module:
         p = self.params
@@ -84,7 +70,4 @@ class AudioCNN(TorchSolution):
         return AudioCNNNet(p.n_mels, self.task.n_outputs, p.conv_dropout, p.fc_dropout)
 
     def make_optimizer(self):
-        p = self.params
-        opt = torch.optim.Adam(self.model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=p.lr_factor, patience=p.lr_patience)
-        return opt, sched
+        return adam_plateau(self.model, self.params)

@@ -50,6 +50,8 @@ class TuneOutcome:
 
 
 def tune(pairs: dict[str, str]) -> TuneOutcome:
+    # bench logs each trial's parameters and score itself; optuna's own lines would repeat them
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     setup = split_pairs(pairs)
     cfg, base = setup.tune, setup.base
     space = search_space(f"solution {base.solution_cls.name}", base.solution_cls.Params, setup.fixed_solution_keys)
