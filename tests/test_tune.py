@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import optuna
 import pytest
@@ -108,7 +109,10 @@ def test_study_continues_reaches_the_count_once_and_reruns_the_best(cli, here, t
     assert result["config"]["solution"]["C"] == best["params"]["C"]
     assert result["score"] == pytest.approx(best["value"]) == pytest.approx(rec["best_value"])
 
-    assert here(*keys, "trials=4")[0] == 0  # asked again: nothing more to do
+    # asked again: nothing more to do; with reports on, the study page links the tuned run
+    assert here(*(k for k in keys if k != "report=false"), "trials=4")[0] == 0
+    page = (tmp_path / "reports" / "studies" / "s1.html").read_text(encoding="utf-8")
+    assert Path(rec["best_run"]).name + ".html" in page
     again = study_record(record_file)
     assert len(again["trials"]) == 4 and len(leaderboard.read(tmp_path / "leaderboard.csv").rows) == 1
 

@@ -101,7 +101,20 @@ def tune(pairs: dict[str, str]) -> TuneOutcome:
         running = _count(study, (TrialState.RUNNING,))
         log.info("study %s has %d of %d finished trials%s; run the same command again to continue it",
                  name, finished, cfg.trials, f" ({running} running in other workers)" if running else "")
+    if base.runner.report:
+        _render(base.runner.runs_dir, base.runner.reports_dir, cfg.studies_dir)
     return TuneOutcome(name, path, finished, cfg.trials, best_run)
+
+
+def _render(runs_dir: Path, reports_dir: Path, studies_dir: Path) -> None:
+    """The study page and the tuned run's page link to each other, so both are written in one pass."""
+    try:
+        from bench.report.site import render_all
+
+        site = render_all(runs_dir, reports_dir, studies_dir)
+        log.info("report: %s", site.index)
+    except Exception:
+        log.exception("rendering the reports failed; the study record and runs are saved")
 
 
 def default_study_name(setup: TuneSetup) -> str:
