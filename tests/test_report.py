@@ -592,3 +592,11 @@ def test_bench_report_renders_everything_and_names_what_it_left_out(tmp_path, ca
     assert (tmp_path / "reports" / "studies" / "k5-cnn.html").is_file()
     assert main(["report", "study_dir=x"]) == 2
     assert "did you mean 'studies_dir'" in capsys.readouterr().err
+
+
+def test_study_validation_reads_as_text_not_json():
+    from bench.report.study_data import _validation_text
+
+    text = _validation_text({"kind": "cv", "test_data_used": False, "splits": [
+        {"split": "fold1", "test_fold": 1, "train_folds": [2, 3], "n_train": 80, "n_valid": 10}]})
+    assert text == "split fold1: test fold 1 left out, 80 training clips from folds 2, 3, 10 validation clips; test data used: no"

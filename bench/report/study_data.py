@@ -173,8 +173,24 @@ def _facts(raw: dict[str, Any]) -> list[tuple[str, str]]:
     for key in ("pruner", "validation", "requested_trials"):
         value = raw.get(key)
         if value not in (None, "", {}, []):
-            out.append((key.replace("_", " "), value if isinstance(value, str) else json.dumps(value, default=str)))
+            text = _validation_text(value) if key == "validation" and isinstance(value, dict) else None
+            out.append((key.replace("_", " "), text or (value if isinstance(value, str) else json.dumps(value, default=str))))
     return out
+
+
+def _validation_text(value: dict[str, Any]) -> str:
+    """One line per split the objective used; the protocol sentence already says why."""
+    lines = []
+    for s in value.get("splits") or []:
+        if not isinstance(s, dict):
+            return ""
+        where = f"test fold {s['test_fold']} left out, " if s.get("test_fold") is not None else ""
+        train = f" from folds {', '.join(map(str, s['train_folds']))}" if s.get("train_folds") else ""
+        lines.append(f"split {s.get('split', '?')}: {where}{s.get('n_train', '?')} training clips{train},"
+                     f" {s.get('n_valid', '?')} validation clips")
+    if "test_data_used" in value:
+        lines.append("test data used: " + ("yes" if value["test_data_used"] else "no"))
+    return "; ".join(lines)
 
 
 def _trial(raw: dict[str, Any], index: int) -> Trial:
