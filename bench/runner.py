@@ -59,7 +59,7 @@ def run(res: Resolved, tuning: dict[str, Any] | None = None) -> Path:
     resumed = run_dir is not None
     if run_dir is None:
         run_dir = new_run_dir(rc.runs_dir, res.task_cls.name, res.solution_cls.name, identity)
-    handler = _log_to(run_dir / "run.log")
+    handler = log_to(run_dir / "run.log")
     try:
         log.info("%s run %s", "resuming" if resumed else "starting", run_dir)
         write_json(run_dir / "config.json", res.as_dict())
@@ -84,7 +84,7 @@ def _execute(res: Resolved, run_dir: Path, device: str, t_start: float, tuning: 
     timing["load_data"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    prep = _prepare(task, data, spec, res)
+    prep = prepare_features(task, data, spec, res)
     timing["features"] = time.perf_counter() - t
 
     folds = []
@@ -132,7 +132,8 @@ def _execute(res: Resolved, run_dir: Path, device: str, t_start: float, tuning: 
     return run_dir
 
 
-def _prepare(task, data: TaskData, spec, res: Resolved) -> Prepared:
+def prepare_features(task, data: TaskData, spec, res: Resolved) -> Prepared:
+    """Every clip's features through the cache, once per run; bad files skipped or raised per `skip_bad`."""
     rc = res.runner
     cache = FeatureCache(res.cache_dir / "features")
     try:
@@ -155,7 +156,8 @@ def _prepare(task, data: TaskData, spec, res: Resolved) -> Prepared:
                     got.hits + unl.hits, got.misses + unl.misses)
 
 
-def _rows(prep: Prepared, idx: np.ndarray) -> np.ndarray:
+def feature_rows(prep: Prepared, idx: np.ndarray) -> np.ndarray:
+    """Feature rows of the clips at `idx`, leaving out clips skipped as bad files."""
     rows = prep.row_of[idx]
     return rows[rows >= 0]
 
@@ -170,7 +172,7 @@ def _run_split(res, task, data, info, prep: Prepared, split: Split, run_dir: Pat
         return fold, unl, {"fit": 0.0, "predict": 0.0}
 
     rc = res.runner
-    train, valid, test = (_rows(prep, s) for s in (split.train, split.valid, split.test))
+    train, valid, test = (feature_rows(prep, s) for s in (split.train, split.valid, split.test))
     ctx = FitContext(workdir=fold_dir / "train", device=device, amp=rc.amp, seed=rc.seed,
                      log=log, progress=rc.progress)
     solution = res.solution_cls(res.solution, info)
@@ -292,7 +294,8 @@ def _render(run_dirs: list[Path], rc) -> None:
         log.exception("rendering the report failed; the run's results are saved in %s", run_dirs[0])
 
 
-def _log_to(path: Path) -> logging.Handler:
+def log_to(path: Path) -> logging.Handler:
+    """Copy bench's log into `path` (run.log) until the handler is removed."""
     handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger = logging.getLogger("bench")

@@ -30,7 +30,7 @@ from bench.config import ConfigError, fields_of
 from bench.contracts import FitContext, Split
 from bench.resolve import Resolved
 from bench.rundir import resolve_device
-from bench.runner import Prepared, _log_to, _prepare, _rows
+from bench.runner import Prepared, feature_rows, log_to, prepare_features
 from bench.tuning.space import suggest
 
 log = logging.getLogger("bench")
@@ -116,7 +116,7 @@ class Objective:
         trial_dir = self.trial_root / f"trial-{original if original is not None else trial.number:04d}"
         trial_dir.mkdir(parents=True, exist_ok=True)
         trial.set_user_attr("run_dir", str(trial_dir))
-        handler = _log_to(trial_dir / "run.log")
+        handler = log_to(trial_dir / "run.log")
         record: dict[str, Any] = {"number": trial.number, "retry_of": original, "params": params,
                                   "state": "RUNNING", "splits": []}
         try:
@@ -161,7 +161,7 @@ class Objective:
     def _prepared(self, res: Resolved) -> Prepared:
         spec = res.solution_cls(res.solution, self.info).feature_spec()
         if spec not in self._features:
-            self._features[spec] = _prepare(self.task, self.data, spec, res)
+            self._features[spec] = prepare_features(self.task, self.data, spec, res)
         return self._features[spec]
 
     def _fit_split(self, trial: optuna.Trial, res: Resolved, prep: Prepared, split: Split, fold_dir: Path) -> dict:
@@ -169,7 +169,7 @@ class Objective:
         if done.exists():
             log.info("trial %d: split %s already scored; reusing it", trial.number, split.name)
             return json.loads(done.read_text())
-        train, valid = _rows(prep, split.train), _rows(prep, split.valid)
+        train, valid = feature_rows(prep, split.train), feature_rows(prep, split.valid)
         rc = res.runner
         key = f"valid_{self.metric}"
 
