@@ -23,8 +23,10 @@ from bench.progress import Progress
 
 log = logging.getLogger("bench.features")
 
-# Below this many misses, starting worker processes costs more than it saves.
-_PARALLEL_MIN = 48
+# Below this many misses, starting worker processes costs more than it saves: spawning
+# two workers (each importing torch) took about 3 s on 2 cores, while one process
+# extracted 160 four-second clips in 1.3 s (benchmarks/feature_extraction.py).
+_PARALLEL_MIN = 1000
 _BATCH = 64
 
 

@@ -107,7 +107,7 @@ def main() -> None:
     same = float(np.abs(batched.cpu().numpy() - cold.x[:, 0]).max())
 
     rows = [("librosa, one file after another", t_librosa),
-            (f"bench, cold cache ({args.workers or 'one per core'} workers)", t_cold),
+            (f"bench, cold cache ({_workers_text(args.workers, len(paths))})", t_cold),
             ("bench, warm cache", t_warm),
             (f"bench frontend, mel batched on {args.device}", t_batched)]
     for name, sec_ in rows:
@@ -115,6 +115,14 @@ def main() -> None:
         print(f"  {name:<45} {rate:9.1f} files/s  ({sec_:6.2f} s)  {ratio(t_librosa, sec_)} of librosa")
     print(f"|bench - librosa| in dB: median {np.median(diff):.3g}, 99th percentile {np.percentile(diff, 99):.3g}"
           f" (the resamplers differ, most in near-silent bins); batched vs per-file bench: max {same:.3g} dB")
+
+
+def _workers_text(workers: int, n: int) -> str:
+    from bench.features import _PARALLEL_MIN
+
+    if workers == 1 or n < _PARALLEL_MIN:
+        return "one process"
+    return f"{workers or 'one per core'} worker processes"
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ import soundfile as sf
 from bench.audio import BadAudioError
 from bench.cache import FeatureCache
 from bench.contracts import FeatureSpec
-from bench.features import _PARALLEL_MIN, Extracted, extract
+from bench import features
+from bench.features import Extracted, extract
 from bench.frontend import extract_file
 
 SPEC = FeatureSpec("logmel+mfcc", 16000, 0.25, n_fft=512, hop_length=256, n_mels=32, n_mfcc=13)
@@ -135,7 +136,9 @@ def test_bad_spec_is_refused_before_any_work(tmp_path):
         extract(good, FeatureSpec("logmel", 16000, 0.25, f_max=9000.0), None, progress=False)
 
 
-def test_parallel_path_equals_serial_path(tmp_path):
+def test_parallel_path_equals_serial_path(tmp_path, monkeypatch):
+    monkeypatch.setattr(features, "_PARALLEL_MIN", 48)  # the real threshold needs a thousand files
+    _PARALLEL_MIN = features._PARALLEL_MIN
     audio = tmp_path / "audio"
     audio.mkdir()
     good = write_good(audio, _PARALLEL_MIN + 4)
