@@ -600,3 +600,13 @@ def test_study_validation_reads_as_text_not_json():
     text = _validation_text({"kind": "cv", "test_data_used": False, "splits": [
         {"split": "fold1", "test_fold": 1, "train_folds": [2, 3], "n_train": 80, "n_valid": 10}]})
     assert text == "split fold1: test fold 1 left out, 80 training clips from folds 2, 3, 10 validation clips; test data used: no"
+
+
+def test_settings_of_one_solution_differ_only_against_runs_of_that_solution():
+    runs = [_result(run_id, "kaggle5", solution, {"holdout": 0.5}) for run_id, solution in
+            (("a1", "audiocnn"), ("a2", "audiocnn"), ("b1", "baseline"))]
+    runs[0]["config"]["solution"] = {"lr": 0.001, "epochs": 40}
+    runs[1]["config"]["solution"] = {"lr": 0.003, "epochs": 40}
+    runs[2]["config"]["solution"] = {"C": 1.0}
+    board = R.boards([R.record(r, Path(r["run_id"])) for r in runs])[0]
+    assert board.varying == ["solution.lr"]  # not epochs (same in both audiocnn runs), not C

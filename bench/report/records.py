@@ -167,10 +167,21 @@ def _best_per_solution(ranked: list[RunRecord]) -> list[RunRecord]:
 
 
 def _varying(runs: list[RunRecord]) -> list[str]:
-    """Settings whose value is not the same in every run of the task (missing counts as a value)."""
+    """Settings whose value is not the same in every run of the task (missing counts as a value).
+
+    A solution's settings are compared only between runs of that solution: another
+    solution lacking them is not a difference worth a column of text.
+    """
     keys = list(dict.fromkeys(k for r in runs for k in r.settings))
+    by_solution: dict[str, list[RunRecord]] = {}
+    for r in runs:
+        by_solution.setdefault(r.solution, []).append(r)
+
+    def differs(key: str, group: list[RunRecord]) -> bool:
+        return len({json.dumps(r.settings.get(key), sort_keys=True, default=str) for r in group}) > 1
+
     return [k for k in keys
-            if len({json.dumps(r.settings.get(k), sort_keys=True, default=str) for r in runs}) > 1]
+            if (any(differs(k, g) for g in by_solution.values()) if k.startswith("solution.") else differs(k, runs))]
 
 
 def settings_text(rec: RunRecord, keys: list[str]) -> str:
