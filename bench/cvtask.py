@@ -1,7 +1,8 @@
 """Base class of the cross-validated classification tasks (UrbanSound8K, ESC-50, scenes).
 
-A subclass reads its publisher's layout (`read`), writes the same layout for the
-embedded synthetic default (`synthesize`), and names its folds and grouping key;
+A subclass reads its publisher's layout (`read`), names the generator that writes
+the same layout for the embedded synthetic default (`synth_module`,
+`synthetic_args`), and names its folds and grouping key;
 this base does the rest: embedded data on first use, the group-leakage assertion,
 one split per requested fold, and the metrics.
 """
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
+from importlib import import_module
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -43,9 +45,15 @@ class CrossValTask(Task):
     def read(self, root: Path) -> TaskData:
         """Read the publisher's layout at `root`; raise LayoutError listing every problem."""
 
+    synth_module: ClassVar[str]  # module with generate(root, **synthetic_args()) writing the layout atomically
+
     @abstractmethod
+    def synthetic_args(self) -> dict[str, Any]:
+        """The generator's keyword arguments, from the task's config."""
+
     def synthesize(self, root: Path) -> None:
         """Write the embedded synthetic dataset at `root` (atomically) in the publisher's layout."""
+        import_module(self.synth_module).generate(root, **self.synthetic_args())
 
     @abstractmethod
     def synthetic_name(self) -> str:

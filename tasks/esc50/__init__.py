@@ -235,16 +235,15 @@ class ESC50(CrossValTask):
     Config = ESC50Config
     n_folds = N_FOLDS
     group_name = "src_file"
+    synth_module = "tasks.esc50.synth"
     presets = {"tiny": {"synthetic_sources": 1, "synthetic_takes": 2, "clip_seconds": 1.0, "folds": (1, 2)}}
 
     def read(self, root: Path) -> TaskData:
         return read_esc50(root, self.config.subset)
 
-    def synthesize(self, root: Path) -> None:
-        from tasks.esc50.synth import generate
-
+    def synthetic_args(self) -> dict:
         c = self.config
-        generate(root, sources=c.synthetic_sources, takes=c.synthetic_takes, seed=c.synthetic_seed)
+        return dict(sources=c.synthetic_sources, takes=c.synthetic_takes, seed=c.synthetic_seed)
 
     def synthetic_name(self) -> str:
         from tasks.esc50.synth import SYNTH_VERSION

@@ -227,18 +227,17 @@ class Scenes(CrossValTask):
     Config = ScenesConfig
     n_folds = N_FOLDS
     group_name = "identifier"
+    synth_module = "tasks.scenes.synth"
     presets = {"tiny": {"folds": (1, 2), "clip_seconds": 1.0, "synthetic_seconds": 1.0, "synthetic_locations": 4,
                         "synthetic_clips": 6, "valid_fraction": 0.2}}
 
     def read(self, root: Path) -> TaskData:
         return read_layout(root)
 
-    def synthesize(self, root: Path) -> None:
-        from tasks.scenes.synth import generate
-
+    def synthetic_args(self) -> dict:
         c = self.config
-        generate(root, locations_per_class=c.synthetic_locations, clips_per_class=c.synthetic_clips,
-                 seconds=c.synthetic_seconds, seed=c.synthetic_seed)
+        return dict(locations_per_class=c.synthetic_locations, clips_per_class=c.synthetic_clips,
+                    seconds=c.synthetic_seconds, seed=c.synthetic_seed)
 
     def synthetic_name(self) -> str:
         c = self.config

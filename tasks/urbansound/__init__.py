@@ -231,6 +231,7 @@ class UrbanSound(CrossValTask):
     description = "UrbanSound8K: 10 urban sound classes, official 10-fold CV, fsID kept within a fold"
     n_folds = N_FOLDS
     group_name = "fsID"
+    synth_module = "tasks.urbansound.synth"
     Config = UrbanSoundConfig
     presets = {"tiny": {"synthetic_sources": 1, "synthetic_max_slices": 2, "synthetic_slice_seconds": 1.0,
                         "clip_seconds": 1.0, "folds": (1, 2), "valid_fraction": 0.2}}
@@ -238,12 +239,10 @@ class UrbanSound(CrossValTask):
     def read(self, root: Path) -> TaskData:
         return read_layout(root)
 
-    def synthesize(self, root: Path) -> None:
-        from tasks.urbansound.synth import generate
-
+    def synthetic_args(self) -> dict:
         c = self.config
-        generate(root, sources_per_class=c.synthetic_sources, max_slices=c.synthetic_max_slices,
-                 slice_seconds=c.synthetic_slice_seconds, seed=c.synthetic_seed)
+        return dict(sources_per_class=c.synthetic_sources, max_slices=c.synthetic_max_slices,
+                    slice_seconds=c.synthetic_slice_seconds, seed=c.synthetic_seed)
 
     def synthetic_name(self) -> str:
         from tasks.urbansound.synth import SYNTH_VERSION
