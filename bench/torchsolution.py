@@ -13,9 +13,11 @@ it, so predicting with saved weights never needs the file again.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from abc import abstractmethod
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -92,9 +94,17 @@ class TorchSolution(Solution):
         result.notes.update(init)
         return result
 
-    def load_pretrained(self, net: nn.Module, path: Path) -> str:
-        """Load the weights at `path` into a freshly built `net`; return what was loaded or adapted."""
-        raise NotImplementedError(f"solution {self.name} declares `pretrained` but cannot load it")
+    load_pretrained: Callable[[nn.Module, Path], str] | None = None
+    """(net, path) -> what was loaded or adapted: loads the weights at `path` into a freshly built
+    `net`. A solution whose Params have a `pretrained` field must define it (checked when the
+    class is defined, so a plugin learns it before any run)."""
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        params = getattr(cls, "Params", None)
+        if (params is not None and dataclasses.is_dataclass(params)
+                and "pretrained" in {f.name for f in dataclasses.fields(params)} and cls.load_pretrained is None):
+            raise TypeError(f"{cls.__name__} has a `pretrained` setting but no load_pretrained(net, path) method")
 
     def _init_weights(self, net: nn.Module, ctx: FitContext) -> dict:
         """Notes for the fold record; the runner lists notes["tags"] in result.json and on the leaderboard."""
