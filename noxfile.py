@@ -10,7 +10,7 @@ nox.options.sessions = ["tests"]
 @nox.session
 def tests(session):
     """The README's test command."""
-    session.run("python", "-m", "pip", "install", "-q", "-e", ".[test]")
+    session.run("python", "-m", "pip", "install", "-q", "-e", ".[test]", "-c", "constraints.txt")
     session.run("python", "-m", "pytest", *session.posargs)
 
 

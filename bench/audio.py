@@ -7,6 +7,7 @@ either, so it is the one decoder bench uses.
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,9 @@ def decode(path: Path | str) -> Decoded:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
+        if path.is_symlink():
+            raise BadAudioError(path, f"a link to {os.readlink(path)}, which does not exist",
+                                "fix or remove the link") from None
         raise BadAudioError(path, "file not found", "check the path") from None
     except OSError as exc:
         raise BadAudioError(path, f"cannot be read ({exc.strerror or exc})", "check the path and its permissions") from None

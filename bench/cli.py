@@ -17,15 +17,17 @@ commands:
   run task=NAME solution=NAME [key=value ...]   train and score by the task's protocol
   list [NAME]                                   tasks and solutions; with a name, its settings
   leaderboard [task=NAME] [leaderboard=PATH]    the leaderboard, best first
-  predict run=RUN_DIR FILE [FILE ...]           classify audio files with a finished run
+  predict run=RUN_DIR [skip_bad=true] FILE ...  classify audio files with a finished run
   report [runs_dir=DIR] [reports_dir=DIR] [studies_dir=DIR]
                                                 re-render every report from the run and study records
   compare RUN_A RUN_B                           per-fold scores side by side, paired tests
   tune task=NAME solution=NAME [trials=N] [storage=URL] [study=NAME] [key=value ...]
                                                 optuna study over the solution's search space, then a tuned run
   study show study=NAME [storage=URL]           a study's best trials and parameter importances
-  data check task=NAME [data_dir=DIR]           validate and describe a dataset before training
+  data check task=NAME [data_dir=DIR] [solution=NAME]
+                                                validate and describe a dataset before training
   data fetch NAME --to DIR                      download, verify and unpack an official dataset
+  env [--json]                                  versions of the stack, devices, cache folder, system tools
 """
 
 
@@ -61,17 +63,31 @@ def _is_user_error(exc: BaseException) -> bool:
 
 
 def _setup_logging() -> None:
-    from rich.console import Console
-    from rich.logging import RichHandler
-
     logger = logging.getLogger("bench")
     if not logger.handlers:
         # logs go to stderr so that stdout carries only results (a run folder, a table)
-        handler = RichHandler(console=Console(stderr=True), show_path=False, show_time=False, markup=False)
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.logging import RichHandler
+
+            handler: logging.Handler = RichHandler(console=Console(stderr=True), show_path=False,
+                                                   show_time=False, markup=False)
+            handler.setFormatter(logging.Formatter("%(message)s"))
+        else:
+            # a pipe or a file gets whole lines, unpadded and unwrapped, so paths can be grepped
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(_PlainFormatter())
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+
+
+class _PlainFormatter(logging.Formatter):
+    """`message` for info, `warning: message` and `error: message` for the rest."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text if record.levelno == logging.INFO else f"{record.levelname.lower()}: {text}"
 
 
 def cmd_run(args: list[str]) -> int:
@@ -152,37 +168,49 @@ def cmd_leaderboard(args: list[str]) -> int:
         raise ConfigError(f"unknown key '{key}' for leaderboard{did_you_mean(key, ['task', 'leaderboard', 'limit'])}")
     path = Path(pairs.get("leaderboard", "leaderboard.csv"))
     board = leaderboard.read(path)
-    rows = leaderboard.ranked(board.rows, pairs.get("task"))
-    if "limit" in pairs:
-        rows = rows[: int(pairs["limit"])]
-    table = Table(title=f"leaderboard ({path})")
-    cols = ("task", "solution", "metric", "score", "std", "n_folds", "params", "tags", "device", "wall_seconds", "run_id")
-    for col in ("#",) + cols:
-        table.add_column(col)
-    rank, last_task = 0, None
-    for r in rows:
-        rank = rank + 1 if r.get("task") == last_task else 1
-        last_task = r.get("task")
-        table.add_row(str(rank), *(r.get(c, "") for c in cols))
-    Console(width=200).print(table)
-    if not rows:
+    groups = leaderboard.groups(board.rows, pairs.get("task"))
+    cols = ("solution", "metric", "score", "std", "n_folds", "params", "tags", "device", "wall_seconds", "run_id")
+    console = Console(width=200)
+    # one table per task and data set: a rank compares runs on the same clips
+    for group in groups:
+        table = Table(title=f"{group.title()} · {path}")
+        for col in ("#",) + cols:
+            table.add_column(col)
+        for rank, r in enumerate(group.rows[: int(pairs["limit"])] if "limit" in pairs else group.rows, 1):
+            table.add_row(str(rank), *(r.get(c, "") for c in cols))
+        console.print(table)
+    if not groups:
         print("no runs yet" + (f" for task {pairs['task']}" if "task" in pairs else ""))
     return 0
 
 
 def cmd_predict(args: list[str]) -> int:
-    from bench.predict import is_classification, predict_files
+    from bench.config import did_you_mean, parse_value
 
     pairs = parse_cli_pairs([a for a in args if "=" in a])
     files = [Path(a) for a in args if "=" not in a]
+    keys = ["run", "device", "skip_bad"]
+    unknown = set(pairs) - set(keys)
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError(f"unknown key '{key}' for predict{did_you_mean(key, keys)}; keys: {', '.join(keys)}")
+    empty = [k for k, v in pairs.items() if not v.strip()]
+    if empty:
+        raise ConfigError(f"predict: '{empty[0]}=' has an empty value; give a value, or leave the key out")
     if "run" not in pairs:
         raise ConfigError("missing run=RUN_DIR (a folder under runs/)")
     if not files:
         raise ConfigError("give at least one audio file to predict")
-    unknown = set(pairs) - {"run", "device"}
-    if unknown:
-        raise ConfigError(f"unknown key '{sorted(unknown)[0]}' for predict; keys: run, device")
-    info, preds = predict_files(Path(pairs["run"]), files, pairs.get("device", "auto"))
+    try:
+        skip_bad = parse_value(pairs.get("skip_bad", "false"), bool)
+    except ValueError as exc:
+        raise ConfigError(f"predict: 'skip_bad={pairs['skip_bad']}' is not valid: {exc}") from None
+    from bench.predict import is_classification, predict_files  # torch: only once the command is known good
+
+    got = predict_files(Path(pairs["run"]), files, pairs.get("device", "auto"), skip_bad=skip_bad)
+    info, preds = got.info, got.predictions
+    for path, reason in got.bad:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
     for p in preds:
         if is_classification(info):
             best = int(p.outputs.argmax())
@@ -190,6 +218,9 @@ def cmd_predict(args: list[str]) -> int:
             print(f"{p.path}\t{info.classes[best]}\t{p.outputs[best]:.3f}\t{dist}")
         else:
             print(f"{p.path}\t" + "  ".join(f"{t}={v:.4f}" for t, v in zip(info.targets, p.outputs)))
+    if not preds:
+        print("error: no file could be predicted", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -228,8 +259,11 @@ def cmd_compare(args: list[str]) -> int:
     n = len(c.folds)
     mean = lambda xs: sum(xs) / len(xs)
     print(f"{'mean':<10}{mean(c.a):>10.4f}{mean(c.b):>10.4f}{c.mean_diff:>+10.4f}\n")
+    print(f"data: {c.data.text()}")
+    if c.data.warning():
+        print(f"warning: {c.data.warning()}", file=sys.stderr)
     if c.t is None:
-        print(f"paired t-test: not defined ({n} shared fold(s) or no spread in the differences)")
+        print(f"paired t-test: {c.t_note}")
     else:
         print(f"paired t-test over {n} folds: t = {c.t:.3f}, df = {n - 1}, p = {c.p_t:.4g}")
     if c.p_wilcoxon is not None:
@@ -239,20 +273,32 @@ def cmd_compare(args: list[str]) -> int:
 
 def cmd_data(args: list[str]) -> int:
     if not args or args[0] not in ("check", "fetch"):
-        raise ConfigError("usage: bench data check task=NAME [data_dir=DIR] | bench data fetch NAME --to DIR")
+        raise ConfigError("usage: bench data check task=NAME [data_dir=DIR] [solution=NAME] | bench data fetch NAME --to DIR")
     if args[0] == "fetch":
         from bench.fetch import fetch_main
 
         return fetch_main(args[1:])
     import json
 
-    from bench.datacheck import check
-    from bench.resolve import default_cache_dir, resolve_task
+    from bench.datacheck import check, default_spec
+    from bench.resolve import default_cache_dir, resolve, resolve_task
 
-    task_cls, task_cfg, runner = resolve_task(parse_cli_pairs(args[1:]))
-    report = check(task_cls(task_cfg), runner.cache_dir or default_cache_dir(), workers=runner.workers,
+    pairs = parse_cli_pairs(args[1:])
+    if "solution" in pairs:
+        # the solution's settings (n_fft=, hop_length=, ...) count, and are checked, as in `bench run`
+        res = resolve(pairs)
+        task, runner, spec = res.task_cls(res.task), res.runner, res.feature_spec()
+        against = f"solution {res.solution_cls.name}'s features"
+    else:
+        task_cls, task_cfg, runner = resolve_task(pairs)
+        task = task_cls(task_cfg)
+        spec = default_spec(task)
+        against = "the default features (add solution=NAME to check against that solution's settings)"
+    report = check(task, runner.cache_dir or default_cache_dir(), spec, workers=runner.workers,
                    progress=runner.progress)
     print(f"dataset: {report.root}")
+    print(f"per-file checks: {against}: {spec.kind}, n_fft={spec.n_fft} at {spec.sample_rate} Hz,"
+          f" clips of {spec.clip_seconds:g} s")
     if report.summary:
         print(json.dumps(report.summary, indent=2))
     if report.ok:
@@ -261,6 +307,8 @@ def cmd_data(args: list[str]) -> int:
     print(f"{len(report.problems)} problem(s):", file=sys.stderr)
     for p in report.problems:
         print(f"  {p}", file=sys.stderr)
+    if not report.decoded:
+        print("the audio files were not read: fix the layout problems, then check again", file=sys.stderr)
     return 1
 
 
@@ -283,8 +331,28 @@ def cmd_study(args: list[str]) -> int:
     return 0
 
 
+def cmd_env(args: list[str]) -> int:
+    import json
+
+    from bench.environment import collect
+
+    if args not in ([], ["--json"]):
+        raise ConfigError("usage: bench env [--json]")
+    env = collect()
+    if args:
+        print(json.dumps(env.as_dict(), indent=2))
+    else:
+        width = max(len(what) for what, _ in env.rows)
+        for what, value in env.rows:
+            print(f"{what:<{width}}  {value}")
+        for problem in env.problems:
+            print(f"problem: {problem}", file=sys.stderr)
+    return 1 if env.problems else 0
+
+
 COMMANDS = {
     "compare": cmd_compare,
+    "env": cmd_env,
     "data": cmd_data,
     "run": cmd_run,
     "list": cmd_list,

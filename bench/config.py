@@ -111,10 +111,14 @@ def type_name(tp: Any) -> str:
 
 def parse_value(text: str, tp: Any) -> Any:
     """Parse `text` as type `tp`; raise ValueError with a plain reason."""
+    if not text.strip():
+        # '' once meant none or "." depending on the type: `data_dir=` trained on the
+        # embedded data and `runs_dir=` wrote into the current folder without a word
+        raise ValueError("the value is empty; leave the key out to get its default")
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         args = typing.get_args(tp)
-        if type(None) in args and text.strip().lower() in ("none", "null", ""):
+        if type(None) in args and text.strip().lower() in ("none", "null"):
             return None
         errors = []
         for arg in args:
@@ -133,9 +137,10 @@ def parse_value(text: str, tp: Any) -> Any:
         raise ValueError(f"expected one of {', '.join(map(str, allowed))}")
     if origin is tuple:
         (inner, *_rest) = typing.get_args(tp) or (str,)
-        if text.strip() == "":
-            return ()
-        return tuple(parse_value(part.strip(), inner) for part in text.split(","))
+        parts = [part.strip() for part in text.split(",")]
+        if not all(parts):
+            raise ValueError(f"'{text}' has an empty item")
+        return tuple(parse_value(part, inner) for part in parts)
     if tp is bool:
         low = text.strip().lower()
         if low in _TRUE:
@@ -280,6 +285,13 @@ def apply_overrides(
             raise ConfigError(f"key '{key}' is ambiguous: write {options}")
         section = owners[0]
         tp = hints_of(section.schema)[key]
+        if isinstance(value, str) and not value.strip():
+            default = fields_of(section.schema)[key].default
+            shown = "none" if default is None else "empty" if default == () else repr(_plain(default))
+            raise ConfigError(
+                f"{section.owner}: '{raw_key}=' has an empty value ({source}); give a value, or leave"
+                f" the key out to get the default ({shown})"
+            )
         if isinstance(value, str) and tp is not str:
             try:
                 value = parse_value(value, tp)

@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Literal
+from typing import Any, Callable, ClassVar, Literal, Sequence
 
 import numpy as np
 
@@ -257,11 +257,14 @@ class Task(ABC):
         """All metrics of this task; must contain `metric.primary`."""
 
     def write_outputs(
-        self, data: TaskData, outputs: np.ndarray, run_dir: Path
+        self, data: TaskData, outputs: np.ndarray, run_dir: Path, skipped: Sequence[int] = ()
     ) -> dict[str, Any]:
         """Write task-specific artefacts for the unlabelled clips (e.g. a submission).
 
-        Returns facts for the result record. Default: nothing to write.
+        `skipped` indexes the unlabelled clips skipped as bad audio (skip_bad=true);
+        their rows of `outputs` hold the training-class prior. Returns facts for the
+        result record; `skipped_rows` there says what was written for those clips.
+        Default: nothing to write.
         """
         return {}
 
@@ -282,9 +285,29 @@ class Solution(ABC):
         self.params = params
         self.task = task
 
+    @classmethod
+    def unbuilt(cls, params: Any, task: TaskInfo) -> "Solution":
+        """An instance with `params` and `task` set and nothing built (no network, no weights).
+
+        The settings are checked on it before any work, so `feature_spec` and
+        `min_frames` must read nothing but `self.params` and `self.task`.
+        """
+        self = cls.__new__(cls)
+        Solution.__init__(self, params, task)
+        return self
+
     @abstractmethod
     def feature_spec(self) -> FeatureSpec:
-        """The features this solution reads, given `self.task.audio`."""
+        """The features this solution reads, given `self.task.audio`; reads only params and task."""
+
+    def min_frames(self) -> int:
+        """The fewest feature frames (time steps) per clip the solution accepts.
+
+        Checked against `feature_spec().n_frames` before any work, so a clip too short
+        for the network is a settings error, not a failure inside torch mid-training.
+        Reads only params and task. Default: any length.
+        """
+        return 1
 
     @abstractmethod
     def fit(

@@ -31,7 +31,7 @@ class CrossValConfig:
     data_dir: Path | None = param(None, "the publisher's dataset folder; none: embedded synthetic data", hashed=False)
     sample_rate: int = param(22050, "rate every clip is resampled to, Hz", low=1000)
     clip_seconds: float = param(5.0, "clips are zero-padded or cut to this length, s", low=0.1)
-    folds: tuple[int, ...] = param((), "test folds to run (empty: all); e.g. 3 or 1,2", hashed=False)
+    folds: tuple[int, ...] = param((), "test folds to run (left out: all); e.g. 3 or 1,2", hashed=False)
     valid_fraction: float = param(0.1, "share of the training folds (whole groups) used for validation", low=0.01, high=0.5)
 
 

@@ -2,8 +2,10 @@
 
 Reads the layout with the task's own reader (which lists missing, extra and
 duplicate files, metadata that disagrees with file names or class ids, and group
-leakage across folds), then decodes every file to find unreadable ones, and
-summarises durations, sample rates, bit depths, channels, classes, folds and groups.
+leakage across folds), then puts every file through the frontend's own per-file
+checks for a feature spec (the ones a run makes, so the check passes exactly the
+files a run accepts), and summarises durations, sample rates, bit depths,
+channels, classes, folds and groups.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.audio import BadAudioError, decode
-from bench.contracts import LayoutError, TaskData
+from bench.audio import BadAudioError
+from bench.contracts import FeatureSpec, LayoutError, TaskData
 from bench.datasummary import summarize
+from bench.frontend import checked_waveform
 from bench.parallel import pmap
 from bench.progress import Progress
 
@@ -25,15 +28,22 @@ class CheckReport:
     root: str
     problems: list[str] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
+    decoded: bool = False  # False when layout problems stopped the check before any file was read
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def _decode_problem(path: str) -> str | None:
+def default_spec(task) -> FeatureSpec:
+    """The frontend's defaults at the task's rate and length, for a check that names no solution."""
+    return FeatureSpec("logmel", task.audio.sample_rate, task.audio.clip_seconds)
+
+
+def _file_problem(job: tuple[str, FeatureSpec]) -> str | None:
+    path, spec = job
     try:
-        decode(path)
+        checked_waveform(path, spec)
     except BadAudioError as exc:
         return exc.reason
     return None
@@ -61,7 +71,8 @@ def describe(data: TaskData) -> dict:
     return out
 
 
-def check(task, cache_dir: Path, *, workers: int = 0, progress: bool = True) -> CheckReport:
+def check(task, cache_dir: Path, spec: FeatureSpec, *, workers: int = 0, progress: bool = True) -> CheckReport:
+    """Every problem of the dataset: the layout's, or else every file's under `spec`."""
     root = str(getattr(task.config, "data_dir", None) or "(embedded synthetic data)")
     report = CheckReport(root)
     try:
@@ -72,10 +83,11 @@ def check(task, cache_dir: Path, *, workers: int = 0, progress: bool = True) -> 
     report.root = str(data.root)
     paths = [str(c.path) for c in data.clips + data.unlabelled]
     with Progress(len(paths), "decoding", enabled=progress) as bar:
-        for path, reason in zip(paths, pmap(_decode_problem, paths, workers=workers)):
+        for path, reason in zip(paths, pmap(_file_problem, [(p, spec) for p in paths], workers=workers)):
             if reason:
                 report.problems.append(f"{path}: {reason}")
             bar.advance()
+    report.decoded = True
     report.summary = describe(data)
     report.summary["notes"] = data.notes
     return report

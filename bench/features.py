@@ -30,6 +30,10 @@ _PARALLEL_MIN = 1000
 _BATCH = 64
 
 
+_RUN_HINT = ("fix or remove them, or run with skip_bad=true to skip them (they are then listed in the"
+             " report and counted in the result)")
+
+
 @dataclass
 class Extracted:
     x: np.ndarray  # (N_kept, C, F, T)
@@ -57,7 +61,9 @@ def extract(
     skip_bad: bool = False,
     progress: bool = True,
     label: str = "features",
+    bad_hint: str = _RUN_HINT,
 ) -> Extracted:
+    """`bad_hint` says what to do about bad files in the words of the command that extracts."""
     check_spec(spec)
     t0 = time.perf_counter()
     key = spec_key(spec)
@@ -81,19 +87,19 @@ def extract(
         log.info("%s: %d cached, computing %d", label, hits, len(missing))
         bad = _compute(paths, spec, key, cache, missing, contents, out, workers, progress, label)
     if bad and not skip_bad:
-        listing = "\n  ".join(f"{p}: {r}" for p, r in bad[:20])
-        more = f"\n  … and {len(bad) - 20} more" if len(bad) > 20 else ""
-        raise BadAudioError(
-            bad[0][0],
-            f"{len(bad)} bad audio file(s):\n  {listing}{more}\n",
-            "fix or remove them, or run with skip_bad=true to skip them (they are then"
-            " listed in the report and counted in the result)",
-        )
+        raise_bad_files(bad, bad_hint)
     kept = np.array([i for i, a in enumerate(out) if a is not None], dtype=np.int64)
     x = np.empty((len(kept), *spec.shape), dtype=np.float32)
     for j, i in enumerate(kept):
         x[j] = out[i]
     return Extracted(x, kept, bad, hits, len(missing), time.perf_counter() - t0)
+
+
+def raise_bad_files(bad: Sequence[tuple[str, str]], hint: str = _RUN_HINT) -> None:
+    """One error listing every bad file, so a user fixes them all in one go."""
+    listing = "\n  ".join(f"{p}: {r}" for p, r in bad[:20])
+    more = f"\n  … and {len(bad) - 20} more" if len(bad) > 20 else ""
+    raise BadAudioError(bad[0][0], f"{len(bad)} bad audio file(s):\n  {listing}{more}\n", hint)
 
 
 def _compute(paths, spec, key, cache, missing, contents, out, workers, progress, label):

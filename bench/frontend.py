@@ -28,7 +28,7 @@ def check_spec(spec: FeatureSpec) -> None:
     nyquist = spec.sample_rate / 2
     if spec.f_max is not None and spec.f_max > nyquist:
         raise ValueError(
-            f"f_max={spec.f_max} Hz is above the Nyquist frequency {nyquist:g} Hz of"
+            f"f_max={spec.f_max:g} Hz is above the Nyquist frequency {nyquist:g} Hz of"
             f" sample_rate={spec.sample_rate}; lower f_max or raise sample_rate"
         )
     top = spec.f_max if spec.f_max is not None else nyquist
@@ -45,6 +45,15 @@ def check_spec(spec: FeatureSpec) -> None:
 
 def load_waveform(path: Path | str, spec: FeatureSpec) -> torch.Tensor:
     """Decode, downmix, resample and pad/trim one file to `spec.n_samples` samples."""
+    return fit_length(checked_waveform(path, spec), spec.n_samples, spec.crop)
+
+
+def checked_waveform(path: Path | str, spec: FeatureSpec) -> torch.Tensor:
+    """The file decoded, downmixed and resampled to `spec.sample_rate`, or BadAudioError.
+
+    Every per-file check lives here, and both feature extraction and `bench data
+    check` call it, so the check can never pass a file that a run refuses.
+    """
     decoded = decode(path)
     mono = torch.from_numpy(to_mono(decoded.samples))
     if decoded.sample_rate != spec.sample_rate:
@@ -55,7 +64,7 @@ def load_waveform(path: Path | str, spec: FeatureSpec) -> torch.Tensor:
             f"too short: {decoded.frames} frames at {decoded.sample_rate} Hz is less than one"
             f" FFT window ({spec.n_fft} samples at {spec.sample_rate} Hz)",
         )
-    return fit_length(mono, spec.n_samples, spec.crop)
+    return mono
 
 
 def fit_length(wave: torch.Tensor, n: int, crop: str = "start") -> torch.Tensor:

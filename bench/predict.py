@@ -1,10 +1,16 @@
-"""Predict with a finished run's saved models: every split's model, probabilities averaged."""
+"""Predict with a finished run's saved models: every split's model, probabilities averaged.
+
+Run folders are often received from elsewhere, so result.json is read as untrusted:
+a damaged record is an error naming the file and the key, and a fold name that
+would lead out of the run folder is refused, not followed.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +18,9 @@ from bench import registry
 from bench.config import ConfigError, from_dict
 from bench.contracts import FitContext, TaskInfo, TaskKind
 from bench.features import extract
-from bench.rundir import RESULT_JSON, resolve_device
+from bench.rundir import RESULT_JSON, RUN_JSON, resolve_device
+
+DAMAGED = "the run record is damaged: copy the run folder again, or rerun the `bench run` command that made it"
 
 
 @dataclass
@@ -21,31 +29,103 @@ class Prediction:
     outputs: np.ndarray  # probabilities (classification) or values (regression)
 
 
-def load_run(run_dir: Path):
+@dataclass
+class Predicted:
+    info: TaskInfo
+    predictions: list[Prediction]
+    bad: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) skipped with skip_bad
+
+
+def read_result(run_dir: Path) -> dict[str, Any]:
     result_path = run_dir / RESULT_JSON
     if not result_path.exists():
-        hint = "it has not finished; run the same `bench run` command again to finish it" if (run_dir / "run.json").exists() else "is this a run folder?"
+        hint = "it has not finished; run the same `bench run` command again to finish it" if (run_dir / RUN_JSON).exists() else "is this a run folder?"
         raise ConfigError(f"{run_dir}: no {RESULT_JSON} ({hint})")
-    result = json.loads(result_path.read_text())
+    try:
+        result = json.loads(result_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{result_path}: not valid JSON ({exc}); {DAMAGED}") from None
+    if not isinstance(result, dict):
+        raise ConfigError(f"{result_path}: not a run record (a JSON object); {DAMAGED}")
+    return result
+
+
+def load_run(run_dir: Path):
+    result_path = run_dir / RESULT_JSON
+    result = read_result(run_dir)
+
+    def broken(key: str, what: str) -> ConfigError:
+        return ConfigError(f"{result_path}: '{key}' {what}; {DAMAGED}")
+
+    for key, kind in (("solution", str), ("config", dict), ("task_info", dict), ("folds", list)):
+        if key not in result:
+            raise broken(key, "is missing")
+        if not isinstance(result[key], kind):
+            raise broken(key, f"is not a {'string' if kind is str else 'JSON ' + ('object' if kind is dict else 'list')}")
+    if not isinstance(result["config"].get("solution"), dict):
+        raise broken("config.solution", "is missing")
+    if not result["folds"]:
+        raise broken("folds", "is empty")
     cls = registry.solutions.get(result["solution"])
-    params = from_dict(f"solution {cls.name}", cls.Params, result["config"]["solution"])
-    info = TaskInfo.from_dict(result["task_info"])
+    try:
+        params = from_dict(f"solution {cls.name}", cls.Params, result["config"]["solution"])
+    except ConfigError as exc:
+        raise ConfigError(f"{result_path}: {exc}") from None
+    try:
+        info = TaskInfo.from_dict(result["task_info"])
+    except KeyError as exc:
+        raise broken(f"task_info.{exc.args[0]}", "is missing") from None
+    except (TypeError, ValueError) as exc:
+        raise broken("task_info", f"is not valid ({exc})") from None
     models = []
-    for fold in result["folds"]:
+    for i, fold in enumerate(result["folds"]):
         sol = cls(params, info)
-        source = Path(fold.get("source_run") or run_dir)  # combined runs point at their sources
-        sol.load_state(source / "folds" / fold["name"] / "model")
+        sol.load_state(_model_dir(run_dir, fold, f"folds[{i}]", broken))
         models.append(sol)
     return result, info, models
 
 
-def predict_files(run_dir: Path, files: list[Path], device: str = "auto") -> tuple[TaskInfo, list[Prediction]]:
+def _model_dir(run_dir: Path, fold: Any, where: str, broken) -> Path:
+    if not isinstance(fold, dict):
+        raise broken(where, "is not a JSON object")
+    name = fold.get("name")
+    # one plain folder name: anything else could point the loader anywhere on this machine
+    if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name or ":" in name:
+        raise broken(f"{where}.name", f"is {name!r}, not the name of a folder under folds/ (refused)")
+    source = _source_run(run_dir, fold.get("source_run"), where, broken)
+    folds = (source / "folds").resolve()
+    model = (folds / name / "model").resolve()
+    if not model.is_relative_to(folds):
+        raise broken(f"{where}.name", f"{name!r} leads out of {folds} (refused)")
+    return model
+
+
+def _source_run(run_dir: Path, source: Any, where: str, broken) -> Path:
+    """The run folder that trained a fold: this one, or (combined runs) the fold's own run."""
+    if source is None:
+        return run_dir
+    if not isinstance(source, str) or not source:
+        raise broken(f"{where}.source_run", "is not a folder path")
+    # a combined run copied with its source runs beside it finds them under their own names
+    for candidate in (Path(source), run_dir.parent / Path(source).name):
+        if (candidate / RUN_JSON).is_file():
+            return candidate
+    raise ConfigError(
+        f"{run_dir / RESULT_JSON}: {where} was trained in run folder {source}, which is not there (nor"
+        f" beside {run_dir}); a combined run needs the run folders it was combined from: copy them beside it"
+    )
+
+
+def predict_files(run_dir: Path, files: list[Path], device: str = "auto", skip_bad: bool = False) -> Predicted:
     _, info, models = load_run(run_dir)
     spec = models[0].feature_spec()
-    got = extract(files, spec, None, workers=1, progress=False, label="clips")
+    got = extract(files, spec, None, workers=1, skip_bad=skip_bad, progress=False, label="clips",
+                  bad_hint="fix or remove them, or pass skip_bad=true to `bench predict` to predict the others")
+    if not len(got.kept):
+        return Predicted(info, [], got.bad)
     ctx = FitContext(workdir=run_dir, device=resolve_device(device), progress=False)
     outputs = np.mean([m.predict(got.x, ctx) for m in models], axis=0)
-    return info, [Prediction(str(files[i]), outputs[j]) for j, i in enumerate(got.kept)]
+    return Predicted(info, [Prediction(str(files[i]), outputs[j]) for j, i in enumerate(got.kept)], got.bad)
 
 
 def is_classification(info: TaskInfo) -> bool:

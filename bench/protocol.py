@@ -1,4 +1,4 @@
-"""Cross-validation on the publisher's folds, with validation drawn from the training folds.
+"""Splits: cross-validation on the publisher's folds, and any task's splits over the usable clips.
 
 The test fold is never seen by model selection: early stopping and best-epoch
 selection use a validation set of whole groups (source recordings, locations) taken
@@ -7,12 +7,13 @@ from the training folds, stratified by class.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-from bench.contracts import Clip, LayoutError, Split
+from bench.contracts import Clip, LayoutError, Split, Task, TaskData, TaskKind
 
 
 def check_group_leakage(clips: list[Clip], root: Path, key_name: str = "group") -> None:
@@ -73,7 +74,7 @@ def cv_splits(clips: list[Clip], labels: np.ndarray, n_folds: int, folds: tuple[
         test = np.flatnonzero(fold_of == k)
         pool = np.flatnonzero(fold_of != k)
         if len(test) == 0:
-            raise LayoutError(f"fold {k} has no clips")
+            raise LayoutError(f"fold {k} has no clips that decoded; every fold needs test clips")
         tr, va = group_holdout(labels[pool], [clips[i].group for i in pool], valid_fraction, seed + k)
         note = (
             f"fold {k} is the test fold; validation (early stopping, best epoch) is"
@@ -82,3 +83,42 @@ def cv_splits(clips: list[Clip], labels: np.ndarray, n_folds: int, folds: tuple[
         )
         splits.append(Split(f"fold{k}", pool[tr], pool[va], test, note))
     return splits
+
+
+def usable_splits(task: Task, data: TaskData, kept: np.ndarray, seed: int) -> tuple[list[Split], list[str]]:
+    """The task's splits over the clips at `kept` (those that decoded), as indices into `data.clips`; and warnings.
+
+    Drawing over all clips and dropping bad ones afterwards can leave a class with
+    no validation clip; the task's own split sees only the good ones instead.
+    """
+    n_bad = len(data.clips) - len(kept)
+    if n_bad == 0:
+        splits = task.splits(data, seed)
+    else:
+        good = dataclasses.replace(data, clips=[data.clips[i] for i in kept])
+        splits = [dataclasses.replace(
+            s, train=kept[s.train], valid=kept[s.valid], test=kept[s.test],
+            validation_note=f"{s.validation_note}; drawn after leaving out {n_bad} labelled clip(s) skipped as bad audio",
+        ) for s in task.splits(good, seed)]
+    warnings = []
+    if task.kind is TaskKind.CLASSIFICATION:
+        labels = task.targets(data)
+        for i, s in enumerate(splits):
+            gap = _validation_gap(s, labels, data.classes)
+            if gap:
+                warnings.append(gap)
+                splits[i] = dataclasses.replace(s, validation_note=f"{s.validation_note}. Warning: {gap}")
+    return splits, warnings
+
+
+def _validation_gap(split: Split, labels: np.ndarray, classes: tuple[str, ...]) -> str | None:
+    """A warning naming the classes that have training clips but none in validation."""
+    n = len(classes)
+    usable = np.bincount(labels[np.concatenate([split.train, split.valid])], minlength=n)
+    held = np.bincount(labels[split.valid], minlength=n)
+    missing = [f"{classes[c]} ({usable[c]} usable clip(s))" for c in range(n) if usable[c] and not held[c]]
+    if not missing:
+        return None
+    return (f"split {split.name}: no validation clip for class(es) {', '.join(missing)}: too few clips (or"
+            " groups) to hold one out, so early stopping, best-epoch selection and the validation score"
+            " never see them; add clips to these classes")

@@ -2,11 +2,15 @@
 
 Everything is checked here, before any data is read: the task and solution names
 (did-you-mean), the preset, every key (did-you-mean) and every value's type and
-range, and that the solution supports the task's kind.
+range, that the solution supports the task's kind, and that the frontend and the
+solution can take the features these settings make. Path settings become absolute,
+so records and leaderboard rows name the same place from any folder.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,14 +19,28 @@ from typing import Any
 from bench import registry
 from bench.config import (ConfigError, Section, apply_overrides, did_you_mean, hashed_dict,
                           param, stable_hash, to_dict)
+from bench.contracts import FeatureSpec, TaskInfo
 
 
 def default_cache_dir() -> Path:
     env = os.environ.get("BENCH_CACHE_DIR")
     if env:
-        return Path(env).expanduser()
+        return _absolute(Path(env))
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "bench"
+    return _absolute(base / "bench")
+
+
+def _absolute(path: Path) -> Path:
+    # abspath, not resolve(): a symlinked folder keeps the name the user gave it
+    return Path(os.path.abspath(path.expanduser()))
+
+
+def absolute_paths(cfg: Any) -> None:
+    """Make every Path setting of a built config absolute, relative to the current folder."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if isinstance(value, Path):
+            setattr(cfg, f.name, _absolute(value))
 
 
 @dataclass
@@ -86,6 +104,50 @@ class Resolved:
     def cache_dir(self) -> Path:
         return self.runner.cache_dir or default_cache_dir()
 
+    def feature_spec(self) -> FeatureSpec:
+        return feature_spec(self.task_cls, self.task, self.solution_cls, self.solution)
+
+
+def _unbuilt(task_cls: type, task_cfg: Any, solution_cls: type, params: Any):
+    task = task_cls(task_cfg)
+    return solution_cls.unbuilt(params, TaskInfo(task.name, task.kind, task.audio))
+
+
+def feature_spec(task_cls: type, task_cfg: Any, solution_cls: type, params: Any) -> FeatureSpec:
+    """What the solution reads with these settings, known before any data or network exists."""
+    return _unbuilt(task_cls, task_cfg, solution_cls, params).feature_spec()
+
+
+def check_features(task_cls: type, task_cfg: Any, solution_cls: type, params: Any) -> FeatureSpec:
+    """Refuse settings whose features the frontend cannot compute or the solution cannot take."""
+    owner = f"solution {solution_cls.name} on task {task_cls.name}"
+    return check_solution_input(_unbuilt(task_cls, task_cfg, solution_cls, params), owner)
+
+
+def check_solution_input(solution: Any, owner: str) -> FeatureSpec:
+    """The solution's feature spec, or a ConfigError naming the settings that break it."""
+    from bench.frontend import check_spec  # imports torch: only once the names are known good
+
+    spec = solution.feature_spec()
+    try:
+        check_spec(spec)
+    except ValueError as exc:
+        raise ConfigError(f"{owner}: {exc}") from None
+    need = solution.min_frames()
+    if spec.n_frames < need:
+        raise ConfigError(f"{owner}: {_too_few_frames(spec, need)}")
+    return spec
+
+
+def _too_few_frames(spec: FeatureSpec, need: int) -> str:
+    # n_frames = n_samples // hop_length + 1, so `need` frames take (need - 1) hops
+    seconds = math.ceil((need - 1) * spec.hop_length / spec.sample_rate * 1000) / 1000
+    hop = spec.n_samples // (need - 1)
+    fixes = f"raise clip_seconds to at least {seconds:g}" + (f" or lower hop_length to {hop} or less" if hop else "")
+    return (f"clip_seconds={spec.clip_seconds:g} at sample_rate={spec.sample_rate} with"
+            f" hop_length={spec.hop_length} gives {spec.n_frames} feature frame(s) per clip, and the"
+            f" solution needs at least {need}; {fixes}")
+
 
 def resolve(pairs: dict[str, str], *, need_solution: bool = True) -> Resolved:
     pairs = dict(pairs)
@@ -111,6 +173,9 @@ def resolve(pairs: dict[str, str], *, need_solution: bool = True) -> Resolved:
     _apply_preset(sections, pairs.get("preset"), task_cls, solution_cls)
     apply_overrides(sections, pairs)
     task_cfg, sol_params, runner_cfg = (s.build() for s in sections)
+    for cfg in (task_cfg, sol_params, runner_cfg):
+        absolute_paths(cfg)
+    check_features(task_cls, task_cfg, solution_cls, sol_params)
     return Resolved(task_cls, solution_cls, task_cfg, sol_params, runner_cfg)
 
 
@@ -127,6 +192,8 @@ def resolve_task(pairs: dict[str, str]) -> tuple[type, Any, RunnerConfig]:
     _apply_preset(sections, pairs.get("preset"), task_cls, None)
     apply_overrides(sections, pairs)
     task_cfg, runner_cfg = (s.build() for s in sections)
+    for cfg in (task_cfg, runner_cfg):
+        absolute_paths(cfg)
     return task_cls, task_cfg, runner_cfg
 
 

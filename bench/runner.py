@@ -23,11 +23,12 @@ from bench.checkpoint import seed_everything
 from bench.config import stable_hash
 from bench.contracts import FitContext, Split, TaskData, TaskKind
 from bench.datacheck import describe
-from bench.features import extract
+from bench.features import extract, raise_bad_files
 from bench.metrics import confusion
+from bench.protocol import usable_splits
 from bench.resolve import Resolved
-from bench.rundir import (RESULT_JSON, RUN_JSON, code_version, describe_device, find_unfinished,
-                          mark_finished, new_run_dir, now_iso, resolve_device)
+from bench.rundir import (RESULT_JSON, RUN_JSON, code_version, describe_device, find_resumable,
+                          manifest_id, mark_finished, new_run_dir, now_iso, resolve_device)
 
 log = logging.getLogger("bench")
 
@@ -55,42 +56,50 @@ def run(res: Resolved, tuning: dict[str, Any] | None = None) -> Path:
     rc = res.runner
     device = resolve_device(rc.device)
     identity = res.identity()
-    run_dir = find_unfinished(rc.runs_dir, identity) if rc.resume else None
+    task = res.task_cls(res.task)
+    # Read before any run folder exists: a layout error leaves no empty folder behind, and
+    # the bytes of the data decide whether an unfinished run may be resumed.
+    data = task.load(res.cache_dir, log)
+    manifest = data_manifest(data, res.cache_dir)
+    load_s = time.perf_counter() - t_start
+    run_dir, not_resumed = find_resumable(rc.runs_dir, identity, manifest) if rc.resume else (None, None)
     resumed = run_dir is not None
     if run_dir is None:
-        run_dir = new_run_dir(rc.runs_dir, res.task_cls.name, res.solution_cls.name, identity)
+        run_dir = new_run_dir(rc.runs_dir, res.task_cls.name, res.solution_cls.name, identity, manifest,
+                              f"did not resume {not_resumed}" if not_resumed else None)
     handler = log_to(run_dir / "run.log")
     try:
+        if not_resumed:
+            log.warning("not resuming %s; starting a new run instead, leaving that folder as it is (it"
+                        " resumes if its data come back)", not_resumed)
         log.info("%s run %s", "resuming" if resumed else "starting", run_dir)
         write_json(run_dir / "config.json", res.as_dict())
-        return _execute(res, run_dir, device, t_start, tuning)
+        return _execute(res, task, data, manifest, run_dir, device, t_start, load_s, tuning)
     finally:
         logging.getLogger("bench").removeHandler(handler)
         handler.close()
 
 
-def _execute(res: Resolved, run_dir: Path, device: str, t_start: float, tuning: dict[str, Any] | None = None) -> Path:
+def _execute(res: Resolved, task, data: TaskData, manifest: dict[str, str], run_dir: Path, device: str,
+             t_start: float, load_s: float, tuning: dict[str, Any] | None = None) -> Path:
     rc = res.runner
-    timing: dict[str, float] = {}
+    timing: dict[str, float] = {"load_data": load_s}
     seed_everything(rc.seed)
-    task = res.task_cls(res.task)
-
-    t = time.perf_counter()
-    data = task.load(res.cache_dir, log)
     for note in data.notes:
         log.warning("%s", note)
     info = task.info(data)
     spec = res.solution_cls(res.solution, info).feature_spec()
-    timing["load_data"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    prep = prepare_features(task, data, spec, res)
+    prep = prepare_features(task, data, spec, res, manifest)
     timing["features"] = time.perf_counter() - t
 
     folds = []
     unlabelled_sum = None
     fit_seconds = predict_seconds = 0.0
-    splits = task.splits(data, rc.seed)
+    splits, warnings = usable_splits(task, data, np.flatnonzero(prep.row_of >= 0), rc.seed)
+    for warning in warnings:
+        log.warning("%s", warning)
     for k, split in enumerate(splits, start=1):
         log.info("split %s (%d of %d)", split.name, k, len(splits))
         fold, unl, sec = _run_split(res, task, data, info, prep, split, run_dir, device)
@@ -103,13 +112,18 @@ def _execute(res: Resolved, run_dir: Path, device: str, t_start: float, tuning: 
 
     t = time.perf_counter()
     facts: dict[str, Any] = {}
+    skipped = np.setdiff1d(np.arange(len(data.unlabelled)), prep.unlabelled_kept)
     if data.unlabelled:
-        facts = task.write_outputs(data, _fill_unlabelled(unlabelled_sum / len(splits), prep, data), run_dir)
+        mean = unlabelled_sum / len(splits) if unlabelled_sum is not None else None
+        facts = task.write_outputs(data, _fill_unlabelled(mean, prep, data, info.n_outputs), run_dir,
+                                   skipped=skipped.tolist())
     timing["outputs"] = time.perf_counter() - t
     for key, value in facts.get("extra", {}).items():
         log.info("%s = %s", key, f"{value:.4f}" if isinstance(value, float) else value)
 
     result = _result(res, task, data, info, prep, folds, facts, run_dir, device, timing, t_start)
+    result["warnings"] = warnings
+    result["skipped_unlabelled"] = _skipped_unlabelled(data, skipped, facts)
     if tuning:
         result["tuning"] = tuning
     write_json(run_dir / RESULT_JSON, result)
@@ -132,27 +146,47 @@ def _execute(res: Resolved, run_dir: Path, device: str, t_start: float, tuning: 
     return run_dir
 
 
-def prepare_features(task, data: TaskData, spec, res: Resolved) -> Prepared:
+def data_manifest(data: TaskData, cache_dir: Path) -> dict[str, str]:
+    """Clip id -> content hash of every labelled and unlabelled file: what the data id is made of."""
+    cache = FeatureCache(cache_dir / "features")
+    manifest = {}
+    try:
+        for c in data.clips + data.unlabelled:
+            if c.path.exists():
+                try:
+                    manifest[c.id or str(c.path)] = cache.content_hash(c.path)
+                except OSError as exc:
+                    # decoding reports it as a bad file; here it only has to differ from readable bytes
+                    manifest[c.id or str(c.path)] = f"unreadable: {exc.strerror}"
+    finally:
+        cache.close()
+    return manifest
+
+
+def prepare_features(task, data: TaskData, spec, res: Resolved, manifest: dict[str, str] | None = None) -> Prepared:
     """Every clip's features through the cache, once per run; bad files skipped or raised per `skip_bad`."""
     rc = res.runner
+    if manifest is None:
+        manifest = data_manifest(data, res.cache_dir)
     cache = FeatureCache(res.cache_dir / "features")
     try:
         paths = [c.path for c in data.clips]
-        got = extract(paths, spec, cache, workers=rc.workers, skip_bad=rc.skip_bad,
+        # both sets are read before refusing, so one error lists every bad file, test files too
+        got = extract(paths, spec, cache, workers=rc.workers, skip_bad=True,
                       progress=rc.progress, label="labelled clips")
         unl = extract([c.path for c in data.unlabelled], spec, cache, workers=rc.workers,
-                      skip_bad=rc.skip_bad, progress=rc.progress, label="unlabelled clips")
-        contents = sorted((c.id or str(c.path), cache.content_hash(c.path)) for c in data.clips + data.unlabelled
-                          if c.path.exists())
+                      skip_bad=True, progress=rc.progress, label="unlabelled clips")
     finally:
         cache.close()
+    if (got.bad or unl.bad) and not rc.skip_bad:
+        raise_bad_files(got.bad + unl.bad)
     row_of = np.full(len(data.clips), -1, dtype=np.int64)
     row_of[got.kept] = np.arange(len(got.kept))
     y = task.targets(data)[got.kept]
     bad = got.bad + unl.bad
     for path, reason in bad:
         log.warning("skipped bad file %s: %s", path, reason)
-    return Prepared(got.x, y, row_of, unl.x, unl.kept, bad, stable_hash(contents, 16),
+    return Prepared(got.x, y, row_of, unl.x, unl.kept, bad, manifest_id(manifest),
                     got.hits + unl.hits, got.misses + unl.misses)
 
 
@@ -209,13 +243,28 @@ def _run_split(res, task, data, info, prep: Prepared, split: Split, run_dir: Pat
     return fold, unl, {"fit": fit_s, "predict": predict_s}
 
 
-def _fill_unlabelled(outputs: np.ndarray, prep: Prepared, data: TaskData) -> np.ndarray:
-    """Outputs for every unlabelled clip; a skipped bad clip gets the training-class prior."""
-    full = np.zeros((len(data.unlabelled), outputs.shape[1]), dtype=np.float32)
-    prior = np.bincount(prep.y, minlength=outputs.shape[1]).astype(np.float32)
+def _fill_unlabelled(outputs: np.ndarray | None, prep: Prepared, data: TaskData, n_outputs: int) -> np.ndarray:
+    """Outputs for every unlabelled clip; a skipped bad clip gets the training-class prior.
+
+    `outputs` is None when every unlabelled clip was skipped.
+    """
+    full = np.zeros((len(data.unlabelled), n_outputs), dtype=np.float32)
+    prior = np.bincount(prep.y, minlength=n_outputs).astype(np.float32)
     full[:] = prior / max(prior.sum(), 1)
-    full[prep.unlabelled_kept] = outputs
+    if outputs is not None:
+        full[prep.unlabelled_kept] = outputs
     return full
+
+
+def _skipped_unlabelled(data: TaskData, skipped: np.ndarray, facts: dict) -> dict | None:
+    """For the record: which unlabelled files were skipped as bad audio and what the task wrote for them."""
+    if not len(skipped):
+        return None
+    files = [data.unlabelled[i].id or str(data.unlabelled[i].path) for i in skipped]
+    rows = facts.get("skipped_rows") or "the task writes no per-file output for them"
+    log.warning("%d unlabelled (test) file(s) were skipped as bad audio: %s; %s", len(files),
+                ", ".join(files[:10]) + (f", … ({len(files) - 10} more)" if len(files) > 10 else ""), rows)
+    return {"files": files, "paths": [str(data.unlabelled[i].path) for i in skipped], "rows": rows}
 
 
 def _result(res, task, data, info, prep, folds, facts, run_dir, device, timing, t_start) -> dict:
@@ -270,7 +319,7 @@ def _board_row(result: dict, res: Resolved, run_dir: Path) -> dict:
         "tags": ";".join(
             t for t in ("synthetic-data" if result["data"]["synthetic"] else "",
                         f"combined-from-{len(result['combined_from'])}-runs" if result.get("combined_from") else "",
-                        f"tuned;study={result['tuning']['study']}" if result.get("tuning") else "",
+                        f"{result['tuning'].get('tag', 'tuned')};study={result['tuning']['study']}" if result.get("tuning") else "",
                         *result.get("tags", []))
             if t
         ),
@@ -279,6 +328,8 @@ def _board_row(result: dict, res: Resolved, run_dir: Path) -> dict:
         "code_version": result["code_version"], "device": result["device"],
         "wall_seconds": round(result["wall_seconds"], 1) if result.get("wall_seconds") else "",
         "run_dir": str(run_dir),
+        # a ranking compares runs on the same data: this is what it groups by
+        "data_id": result["data"].get("data_id", ""), "data_root": result["data"].get("root", ""),
     }
 
 

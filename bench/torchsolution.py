@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from bench import complexity
-from bench.checkpoint import load_weights, save_weights, seed_everything
+from bench.checkpoint import CheckpointError, load_weights, save_weights, seed_everything
 from bench.contracts import FitContext, FitResult, Solution, TaskKind
 from bench.training import LoopConfig, Trainer
 
@@ -130,11 +130,18 @@ class TorchSolution(Solution):
 
     def load_state(self, folder: Path) -> None:
         state = load_weights(folder / WEIGHTS)
-        missing, unexpected = self.model.load_state_dict(state, strict=False)
+        # CheckpointErrors, not torch's RuntimeError: `bench predict` on a mixed-up folder must not end in a traceback
+        try:
+            missing, unexpected = self.model.load_state_dict(state, strict=False)
+        except RuntimeError as exc:
+            raise CheckpointError(f"{folder / WEIGHTS} does not fit solution {self.name} with these parameters"
+                                  f" ({str(exc).splitlines()[-1].strip()}); the weights and the run record"
+                                  " come from different runs") from None
         if missing or unexpected:
-            raise ValueError(
+            raise CheckpointError(
                 f"{folder / WEIGHTS} does not match solution {self.name} with these parameters:"
-                f" missing {missing[:5]}, unexpected {unexpected[:5]}"
+                f" missing {missing[:5]}, unexpected {unexpected[:5]}; the weights and the run record"
+                " come from different runs"
             )
 
     def complexity(self) -> dict[str, float]:

@@ -19,6 +19,14 @@ class AudioCNNParams(MelParams, AdamPlateauParams):
     conv_dropout: float = param(0.2, "dropout after each conv block", low=0, high=0.9)
     fc_dropout: float = param(0.5, "dropout before the output layer", low=0, high=0.9, search=FloatRange(0.2, 0.6))
 
+    def __post_init__(self) -> None:
+        if self.n_mels % 8:
+            raise ConfigError(f"solution audiocnn: n_mels={self.n_mels} must be a multiple of 8 (three 2x pools)")
+
+
+# time is pooled by 2, 2 and 4: fewer frames leave the last pool nothing to take
+MIN_FRAMES = 2 * 2 * 4
+
 
 def conv_block(c_in: int, c_out: int, pool: tuple[int, int], dropout: float) -> nn.Sequential:
     return nn.Sequential(
@@ -63,10 +71,11 @@ class AudioCNN(TorchSolution):
     def feature_spec(self) -> FeatureSpec:
         return mel_spec("logmel", self.params, self.task.audio)
 
+    def min_frames(self) -> int:
+        return MIN_FRAMES
+
     def build_model(self) -> nn.Module:
         p = self.params
-        if p.n_mels % 8:
-            raise ConfigError(f"solution audiocnn: n_mels={p.n_mels} must be a multiple of 8 (three 2x pools)")
         return AudioCNNNet(p.n_mels, self.task.n_outputs, p.conv_dropout, p.fc_dropout)
 
     def make_optimizer(self):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.checkpoint import load_weights, save_weights
+from bench.checkpoint import CheckpointError, load_weights, save_weights
 from bench.config import FloatRange, param
 from bench.contracts import FeatureSpec, FitContext, FitResult, Solution, TaskKind
 from bench.registry import register_solution
@@ -53,6 +53,9 @@ class Baseline(Solution):
             "mfcc", audio.sample_rate, audio.clip_seconds,
             n_fft=p.n_fft, hop_length=p.hop_length, n_mels=p.n_mels, n_mfcc=p.n_mfcc,
         )
+
+    def min_frames(self) -> int:
+        return 2  # the first-difference statistics need two frames
 
     def fit(self, x_train, y_train, x_valid, y_valid, ctx: FitContext) -> FitResult:
         from sklearn.linear_model import LogisticRegression, Ridge  # slow to import; only fit needs it
@@ -100,10 +103,11 @@ class Baseline(Solution):
         state = load_weights(folder / WEIGHTS)
         for k in ("scale_mean", "scale_std", "coef", "intercept"):
             if k not in state:
-                raise ValueError(f"{folder / WEIGHTS}: missing tensor '{k}'")
+                raise CheckpointError(f"{folder / WEIGHTS}: missing tensor '{k}'; the file is not a baseline's weights")
             setattr(self, k, state[k].numpy())
         if self.coef.shape[1] != self.task.n_outputs:
-            raise ValueError(f"{folder / WEIGHTS}: {self.coef.shape[1]} outputs, task has {self.task.n_outputs}")
+            raise CheckpointError(f"{folder / WEIGHTS}: {self.coef.shape[1]} outputs, the task has"
+                                  f" {self.task.n_outputs}; the weights and the run record come from different runs")
 
     def complexity(self) -> dict[str, float]:
         return {"params": float(self.coef.size + self.intercept.size) if self.coef is not None else 0.0}

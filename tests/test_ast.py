@@ -134,6 +134,8 @@ def test_cli_run_on_one_esc50_fold(cli, tmp_path):
     fold = result["folds"][0]
     assert fold["scored_on"] == "test" and len(fold["history"]) == 3
     assert all(np.isfinite(row["train_loss"]) for row in fold["history"])
-    assert 0.0 <= result["score"] <= 1.0 and np.asarray(fold["confusion"]).sum() == fold["n_test"] > 0
+    confusion = np.asarray(fold["confusion"])
+    assert confusion.sum() == fold["n_test"] > 0 and confusion.shape == (len(result["classes"]),) * 2
+    assert result["score"] == fold["score"] == pytest.approx(np.trace(confusion) / confusion.sum())
     assert "no pretrained= file given: training starts from random weights" in (run_dir / "run.log").read_text()
     assert (run_dir / "folds" / fold["name"] / "model" / "weights.safetensors").exists()

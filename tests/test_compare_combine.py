@@ -71,3 +71,40 @@ def test_fold_subsets_combine_into_one_complete_cross_validation(tmp_path):
     assert combined["partial"] is False and combined["n_folds"] == 5
     assert combined["combined_from"] == sorted([str(runs / "r1"), str(r2)])
     assert {f["source_run"] for f in combined["folds"][1:3]} == {str(r2)}
+
+
+def test_differences_equal_up_to_rounding_have_no_spread():
+    # 0.9 - 0.8, 0.8 - 0.7, ... are 0.1 only up to round-off: the old guard gave t = 3.6e15, p = 4.7e-47
+    a, b = [0.9, 0.8, 0.7, 0.6], [0.8, 0.7, 0.6, 0.5]
+    assert paired_t(a, b) == (None, None)
+    assert wilcoxon_p(a, b) == pytest.approx(0.125)  # four positive differences: 2 / 2**4
+    # one more clip right per ESC-10 fold (40 clips): equal differences of 1/40 (the old p was 3.7e-60)
+    esc_b = [31 / 40, 35 / 40, 29 / 40, 33 / 40, 27 / 40]
+    esc_a = [(k * 40 + 1) / 40 for k in esc_b]
+    assert paired_t(esc_a, esc_b) == (None, None)
+    # a real spread, however small next to the scores, is still tested
+    t, p = paired_t([0.9, 0.8, 0.7], [0.8, 0.7001, 0.6])
+    assert t is not None and 0 < p < 1
+
+
+def _with_data(result: dict, data_id: str, root: str) -> dict:
+    return {**result, "data": {"data_id": data_id, "root": root, "synthetic": False}}
+
+
+def test_bench_compare_says_whether_the_data_match_and_why_there_is_no_t(tmp_path, cli):
+    runs = tmp_path / "runs"
+    a = _save(runs, _with_data(_result("a", _cv(0.9, 0.8, 0.7, 0.6)), "d1", "/data/one"))
+    b = _save(runs, _with_data(_result("b", _cv(0.8, 0.7, 0.6, 0.5)), "d1", "/data/one"))
+    c = _save(runs, _with_data(_result("c", _cv(0.5, 0.9, 0.6, 0.7)), "d2", "/data/two"))
+    same = cli("compare", str(a), str(b))
+    assert "data: same data (data id d1)" in same.stdout and "warning" not in same.stderr
+    assert "paired t-test: not defined: A − B is +0.1000 on every fold (equal up to rounding" in same.stdout
+    assert "t = " not in same.stdout
+    other = cli("compare", str(a), str(c))
+    assert "data: different data: A used data id d1 (/data/one), B used data id d2 (/data/two)" in other.stdout
+    assert "warning: the two runs used different data" in other.stderr
+    assert "paired t-test over 4 folds: t = " in other.stdout
+
+
+def _cv(*scores: float) -> dict[str, float]:
+    return {f"fold{i}": s for i, s in enumerate(scores, 1)}

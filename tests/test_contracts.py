@@ -11,6 +11,7 @@ import pytest
 from bench import registry
 from bench.config import ConfigError, Section, apply_overrides, hints_of
 from bench.contracts import AudioSpec, FitContext, MetricSpec, TaskInfo, TaskKind
+from bench.resolve import check_solution_input
 
 SOLUTION_CASES = [
     (name, kind) for name, cls in registry.solutions.items() for kind in sorted(cls.kinds, key=str)
@@ -61,6 +62,34 @@ def test_solution_contract(name, kind, tmp_path):
     again = cls(_params(cls), info)
     again.load_state(tmp_path / "model")
     np.testing.assert_allclose(again.predict(x, ctx), out, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", registry.solutions.names())
+def test_solution_takes_the_smallest_input_it_states(name, tmp_path):
+    """min_frames is honest: a clip of exactly that many frames trains and predicts, and one frame
+    fewer is refused with the settings, before any work."""
+    cls = registry.solutions.get(name)
+    kind = sorted(cls.kinds, key=str)[0]
+    params = _params(cls)
+    unbuilt = cls.unbuilt(params, _info(kind))
+    assert unbuilt.feature_spec() == cls(params, _info(kind)).feature_spec(), "feature_spec may read only params and task"
+    need, hop = unbuilt.min_frames(), unbuilt.feature_spec().hop_length
+
+    def info(frames: int) -> TaskInfo:
+        n_samples = (frames - 1) * hop if frames > 1 else hop // 2
+        return dataclasses.replace(_info(kind), audio=AudioSpec(8000, n_samples / 8000))
+
+    sol = cls(params, info(need))
+    spec = sol.feature_spec()
+    assert spec.n_frames == need
+    x, y = _data(spec, kind)
+    ctx = FitContext(workdir=tmp_path / "fit", progress=False, log=logging.getLogger("test"))
+    sol.fit(x[:16], y[:16], x[16:], y[16:], ctx)
+    assert np.isfinite(sol.predict(x, ctx)).all()
+    assert check_solution_input(cls.unbuilt(params, info(need)), name) == spec
+    if need > 1:
+        with pytest.raises(ConfigError, match=f"gives {need - 1} feature frame.*needs at least {need}"):
+            check_solution_input(cls.unbuilt(params, info(need - 1)), name)
 
 
 @pytest.mark.parametrize("name", registry.solutions.names())

@@ -201,7 +201,8 @@ def test_run_page_figures_have_titles_and_axis_labels(tmp_path):
         assert layout["title"]["text"]
         assert layout["xaxis"]["title"]["text"] and layout["yaxis"]["title"]["text"]
     assert figs["fig-timing"]["layout"]["xaxis"]["title"]["text"] == "time (seconds)"
-    assert figs["fig-confusion"]["data"][0]["text"][0] == [27, 3, 0, 0, 0]
+    assert figs["fig-confusion"]["data"][0]["customdata"][0] == [27, 3, 0, 0, 0]
+    assert figs["fig-confusion"]["data"][0]["text"][0] == ["27<br>90%", "3<br>10%", "0", "0", "0"]
     assert [len(t["x"]) for t in figs["fig-curve-0"]["data"][:6]] == [5, 5, 8, 8, 3, 3]
     assert "mean 0.8 ± 0.1 (sample std" in json.dumps(figs["fig-folds"]["layout"], ensure_ascii=False)
 
@@ -610,3 +611,93 @@ def test_settings_of_one_solution_differ_only_against_runs_of_that_solution():
     runs[2]["config"]["solution"] = {"C": 1.0}
     board = R.boards([R.record(r, Path(r["run_id"])) for r in runs])[0]
     assert board.varying == ["solution.lr"]  # not epochs (same in both audiocnn runs), not C
+
+
+# ---------------------------------------------------------------- confusion colours, data identity
+
+def _luminance(colour: str) -> float:
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_confusion_colours_empty_cells_lightest_and_darken_with_the_share(tmp_path):
+    _, html = _render(tmp_path, classification_result())
+    trace = _figures(html)["fig-confusion"]["data"][0]
+    scale = trace["colorscale"]
+    assert isinstance(scale, list), "a named plotly scale: plotly's 'Blues' puts 0 at its darkest"
+    assert scale[0][0] == 0 and scale[-1][0] == 1
+    shades = [_luminance(c) for _, c in scale]
+    assert shades == sorted(shades, reverse=True) and shades[0] == _luminance("#ffffff")
+    assert trace["zmin"] == 0 and trace.get("reversescale") is not True
+    assert trace["text"][4] == ["0", "0", "0", "1<br>20%", "4<br>80%"]  # counts and row shares
+
+
+def _on_data(run_id: str, data_id: str, root: str, synthetic: bool, score: float, **kw) -> dict:
+    r = _result(run_id, "kaggle5", "audiocnn", {"holdout": score}, **kw)
+    r["data"] = {**r["data"], "data_id": data_id, "root": root, "synthetic": synthetic}
+    r["config"]["task"] = {**r["config"]["task"], "data_dir": None if synthetic else root}
+    return r
+
+
+DATA_BOARD = [
+    _on_data("syn-a", "s1", "/cache/datasets/kaggle5-synth-v1-n100-t150-s0", True, 0.97),
+    _on_data("syn-b", "s1", "/cache/datasets/kaggle5-synth-v1-n100-t150-s0", True, 0.90, seed=1),
+    _on_data("mine-a", "u1", "/data/competition", False, 0.70),
+    _on_data("mine-b", "u1", "/data/competition", False, 0.60, seed=1),
+    _on_data("far-run", "u2", "/data/competition-2", False, 0.99),
+]
+
+
+def test_runs_on_different_data_get_their_own_board():
+    boards = R.boards([R.record(r, Path(r["run_id"])) for r in DATA_BOARD])
+    assert [(b.task, [r.run_id for r in b.ranked]) for b in boards] == [
+        ("kaggle5", ["syn-a", "syn-b"]), ("kaggle5", ["mine-a", "mine-b"]), ("kaggle5", ["far-run"])]
+    assert boards[0].synthetic and "embedded synthetic data kaggle5-synth-v1-n100-t150-s0 (data id s1)" in boards[0].data_text
+    assert boards[1].data_text == "/data/competition (data id u1)" and not boards[1].synthetic
+
+
+def test_index_heads_each_board_with_its_data_and_marks_synthetic_runs(tmp_path):
+    runs = _runs(tmp_path, DATA_BOARD)
+    html = render_index(runs, tmp_path / "reports").index.read_text(encoding="utf-8")
+    sections = re.findall(r'<section id="task-\d+">(.*?)</section>', html, re.S)
+    assert len(sections) == 3
+    assert "/data/competition (data id u1)" in sections[1] and "mine-a" in sections[1]
+    assert "syn-a" not in sections[1] and "far-run" not in sections[1]  # never ranked together
+    assert "/data/competition-2 (data id u2)" in sections[2]
+    synthetic_tags = lambda section: section.count('class="tag synthetic"')  # noqa: E731
+    assert synthetic_tags(sections[0]) == 2 and synthetic_tags(sections[1]) == 0
+
+
+def test_settings_of_the_synthetic_generator_do_not_differ_for_runs_on_user_data():
+    runs = [copy.deepcopy(r) for r in DATA_BOARD[2:4]]
+    runs[0]["config"]["task"]["synthetic_train_per_class"] = 10  # preset=tiny on the user's data, say
+    runs[1]["config"]["task"]["synthetic_train_per_class"] = 100
+    board = R.boards([R.record(r, Path(r["run_id"])) for r in runs])[0]
+    assert board.varying == ["runner.seed"]
+    synthetic = [copy.deepcopy(r) for r in DATA_BOARD[:2]]
+    synthetic[0]["config"]["task"]["synthetic_train_per_class"] = 10
+    assert "task.synthetic_train_per_class" in R.boards([R.record(r, Path(r["run_id"])) for r in synthetic])[0].varying
+
+
+def test_compare_page_says_whether_a_pair_used_the_same_data(tmp_path):
+    runs = _runs(tmp_path, DATA_BOARD)
+    render_index(runs, tmp_path / "reports")
+    html = (tmp_path / "reports" / "compare" / "kaggle5.html").read_text(encoding="utf-8")
+    data = json.loads(re.search(r'id="compare-data">(.*?)</script>', html, re.S).group(1))
+    ids = [r["id"] for r in data["runs"]]
+    assert ids[:2] == ["syn-a", "syn-b"]  # opens on the best two runs of one data set
+    tests = lambda a, b: dict(data["pairs"][f"{ids.index(a)}-{ids.index(b)}"]["tests"])  # noqa: E731
+    assert tests("syn-a", "syn-b")["data"] == "same data (data id s1)"
+    different = tests("syn-a", "mine-a")["data"]
+    assert different.startswith("different data") and "u1" in different and "s1" in different
+    assert "same test fold, same data" not in html
+    assert "same data (data id s1)" in html  # the default pair, as written into the page
+
+
+def test_equal_differences_up_to_rounding_have_no_t_test_and_the_page_says_why(tmp_path):
+    a = _result("r-a", "esc50", "audiocnn", _cv(0.9, 0.8, 0.7, 0.6))
+    b = _result("r-b", "esc50", "baseline", _cv(0.8, 0.7, 0.6, 0.5))
+    render_index(_runs(tmp_path, [a, b]), tmp_path / "reports")
+    html = (tmp_path / "reports" / "compare" / "esc50.html").read_text(encoding="utf-8")
+    assert "A − B is +0.1000 on every fold" in html and "equal up to rounding" in html
+    assert not re.search(r"t = -?[0-9]", html)

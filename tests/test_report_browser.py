@@ -122,3 +122,52 @@ def test_compare_picker_swaps_the_runs(site, browser):
     pick_b.select_by_value("1")
     assert "Pick two different runs" in browser.find_element("id", "pair-folds").text
     assert not _errors(console_entries(browser))
+
+
+def test_index_fits_a_1400_px_window_and_marks_synthetic_data(site, browser, screenshot_dir):
+    browser.set_window_size(1400, 900)
+    try:
+        _open(browser, site["reports"] / "index.html")
+        assert browser.execute_script("return window.innerWidth") == 1400
+        overflowing = browser.execute_script(
+            "return Array.from(document.querySelectorAll('.scroll')).filter(e => e.scrollWidth > e.clientWidth + 1)"
+            ".map(e => [e.closest('section').id, e.clientWidth, e.scrollWidth])")
+        assert overflowing == [], "tables wider than the window (section, visible px, full px)"
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 1400
+        heading = browser.find_element("css selector", "section .data-for").text
+        assert heading.startswith("Runs on embedded synthetic data") and "data id" in heading
+        marked = browser.find_elements("css selector", "table.runs td .tag.synthetic")
+        assert len(marked) == len(site["runs"])  # every run of the site is on the embedded data
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.set_window_size(1400, min(int(height), 12000))  # the whole page, still 1400 px wide
+        browser.save_screenshot(str(screenshot_dir / "index-1400px.png"))
+    finally:
+        browser.set_window_size(1280, 900)
+
+
+def test_confusion_matrix_is_lightest_where_empty_with_counts_and_row_shares(site, browser, screenshot_dir):
+    _open(browser, site["reports"] / "runs" / f"{site['runs']['kaggle5'].name}.html")
+    drawn = browser.execute_script("""
+        var node = document.getElementById('fig-confusion'), trace = node._fullData[0];
+        return {scale: trace.colorscale, zmin: trace.zmin, counts: trace.customdata,
+                cells: Array.from(node.querySelectorAll('.hm text, .heatmaplayer text, text'))
+                  .map(t => Array.from(t.querySelectorAll('tspan')).map(s => s.textContent).join('|') || t.textContent)};
+    """)
+    shades = [_luminance(colour) for _, colour in drawn["scale"]]
+    assert drawn["zmin"] == 0 and shades[0] == max(shades) and shades[-1] == min(shades)
+    counts = [c for row in drawn["counts"] for c in row]
+    nonzero = [c for c in counts if c]
+    shares = [t for t in drawn["cells"] if t.endswith("%") and "|" in t]
+    assert len(shares) == len(nonzero) and sorted(int(t.split("|")[0]) for t in shares) == sorted(nonzero)
+    assert sum(t == "0" for t in drawn["cells"]) >= counts.count(0)
+    browser.execute_script("document.getElementById('fig-confusion').scrollIntoView()")
+    browser.find_element("id", "fig-confusion").screenshot(str(screenshot_dir / "confusion-matrix.png"))
+
+
+def _luminance(colour: str) -> float:
+    """'#rrggbb' or plotly's 'rgb(r, g, b)'."""
+    if colour.startswith("#"):
+        rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+    else:
+        rgb = [float(x) for x in re.findall(r"[0-9.]+", colour)[:3]]
+    return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]

@@ -97,7 +97,6 @@ def test_study_continues_reaches_the_count_once_and_reruns_the_best(cli, here, t
     assert rec["fixed"] == {"preset": "tiny", "alpha": "0.5"} and set(rec["space"]) == {"C"}
     assert rec["metric"] == "accuracy" and rec["direction"] == "max" and rec["task"] == "kaggle5"
     assert "validation" in rec["protocol"] and "test clips are never read" in rec["protocol"]
-    assert rec["validation"]["test_data_used"] is False
 
     # the tuned rerun: an ordinary run, tagged, scoring what the best trial scored
     rows = leaderboard.read(tmp_path / "leaderboard.csv").rows
@@ -108,6 +107,13 @@ def test_study_continues_reaches_the_count_once_and_reruns_the_best(cli, here, t
     assert result["tuning"]["study"] == "s1" and result["tuning"]["trial"] == best["number"]
     assert result["config"]["solution"]["C"] == best["params"]["C"]
     assert result["score"] == pytest.approx(best["value"]) == pytest.approx(rec["best_value"])
+    # the trials scored the very clips the rerun validates on, none of the test clips (test_tune_nested
+    # logs the rows themselves)
+    split = rec["validation"]["splits"][0]
+    fold = result["folds"][0]
+    assert (split["n_train"], split["n_valid"]) == (fold["n_train"], fold["n_valid"]) and fold["n_test"] == 0
+    assert all((s["n_train"], s["n_valid"]) == (fold["n_train"], fold["n_valid"])
+               for t in rec["trials"] for s in json.loads((tmp_path / t["run_dir"] / "trial.json").read_text())["splits"])
 
     # asked again: nothing more to do; with reports on, the study page links the tuned run
     assert here(*(k for k in keys if k != "report=false"), "trials=4")[0] == 0
@@ -148,9 +154,10 @@ def test_epoch_reports_prune_unpromising_trials(cli, here, tmp_path):
 
 def test_cross_validation_tunes_inside_the_training_folds(cli, tmp_path):
     cli("tune", "task=esc50", "solution=baseline", "preset=tiny", "progress=false", "study=cv", "alpha=1",
-        "trials=2", "rerun=false")
+        "trials=2", "rerun=false", "nested=false")
     rec = study_record(tmp_path / "studies" / "cv.json")
     assert rec["pruner"] == "wilcoxon" and "inside the training folds" in rec["protocol"]
+    assert rec["validation"]["kind"] == "inside-training-folds" and not (tmp_path / "leaderboard.csv").exists()
     splits = rec["validation"]["splits"]
     assert [s["test_fold"] for s in splits] == [1, 2]  # the tiny preset's folds
     for s in splits:

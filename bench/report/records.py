@@ -5,6 +5,10 @@ append-only log of the same facts, and may be missing, torn or edited). A record
 that cannot be read is reported and left out; it never stops the site from being
 written.
 
+A leaderboard compares runs on the same data: the records are grouped by task and
+by data identity (the data id of the clips' contents; the data folder for an older
+record without one), and each board says which data it is for.
+
 Tags: the run `bench tune` makes of a study's best trial has a `tuning` block
 ({"study": NAME, "trial": N, ...}) and is tagged `tuned` and `study=NAME`, as in the
 leaderboard's `tags` column. Tags are also read from the record's `tags` (a list, or a
@@ -28,6 +32,7 @@ RESULT_JSON = "result.json"
 # Folders, switches and fold subsets: they say where and how a run was made, not what.
 _NOT_SETTINGS = frozenset({"runs_dir", "reports_dir", "leaderboard", "cache_dir", "workers", "resume",
                            "progress", "report", "preset", "folds", "tags", "studies_dir", "device", "amp"})
+SYNTHETIC_PREFIX = "synthetic_"  # the tasks' settings of their embedded data generator
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,13 @@ class RunRecord:
     combined_from: list[str]
     tags: Tags
     settings: dict[str, Any]  # "section.key" -> value, from the resolved config
+    data_id: str = ""  # hash of the clips' contents; "" in records from before it was kept
+    data_root: str = ""
+    synthetic: bool = False  # the task's embedded synthetic data
+
+    @property
+    def data_key(self) -> str:
+        return self.data_id or (f"folder:{self.data_root}" if self.data_root else "")
 
 
 @dataclass
@@ -72,6 +84,18 @@ class TaskBoard:
     others: list[RunRecord]  # partial cross-validations, newest first
     best: list[RunRecord]  # best ranked run of each solution, best first
     varying: list[str] = field(default_factory=list)  # settings that differ between the task's runs
+    data_id: str = ""  # which data every run of the board scored on (see RunRecord)
+    data_root: str = ""
+    synthetic: bool = False
+
+    @property
+    def data_text(self) -> str:
+        """Which data the board ranks runs on, for its heading."""
+        if not (self.data_id or self.data_root):
+            return "data not recorded"
+        name = Path(self.data_root).name if self.data_root else ""
+        where = f"embedded synthetic data {name}".rstrip() if self.synthetic else (self.data_root or "data")
+        return f"{where} (data id {self.data_id})" if self.data_id else f"{where} (no data id recorded)"
 
 
 def run_tags(result: dict[str, Any]) -> Tags:
@@ -109,6 +133,9 @@ def record(result: dict[str, Any], run_dir: Path) -> RunRecord:
     fold_scores = {str(f.get("name") or f"fold {i + 1}"): finite(f.get("score")) for i, f in enumerate(folds)}
     n_folds = int(result.get("n_folds") or len(folds))
     complexity = as_dict(result.get("complexity"))
+    data = as_dict(result.get("data"))
+    synthetic = bool(data["synthetic"]) if "synthetic" in data else \
+        not as_dict(as_dict(result.get("config")).get("task")).get("data_dir")
     return RunRecord(
         run_id=str(result.get("run_id") or run_dir.name), run_dir=run_dir,
         task=str(result.get("task") or "?"), solution=str(result.get("solution") or "?"),
@@ -123,33 +150,38 @@ def record(result: dict[str, Any], run_dir: Path) -> RunRecord:
         macs=int(complexity["macs"]) if finite(complexity.get("macs")) is not None else None,
         code_version=str(result.get("code_version") or ""), config_hash=str(result.get("config_hash") or ""),
         combined_from=[Path(str(s)).name for s in result.get("combined_from") or []],
-        tags=run_tags(result), settings=_settings(result.get("config")),
+        tags=run_tags(result), settings=_settings(result.get("config"), synthetic),
+        data_id=str(data.get("data_id") or ""), data_root=str(data.get("root") or ""), synthetic=synthetic,
     )
 
 
-def _settings(config: Any) -> dict[str, Any]:
+def _settings(config: Any, synthetic: bool) -> dict[str, Any]:
+    # A run on the user's data never used the embedded generator's settings (`synthetic_*`).
     return {f"{section}.{key}": value
             for section, values in as_dict(config).items()
-            for key, value in as_dict(values).items() if key not in _NOT_SETTINGS}
+            for key, value in as_dict(values).items()
+            if key not in _NOT_SETTINGS and (synthetic or not key.startswith(SYNTHETIC_PREFIX))}
 
 
 def boards(records: list[RunRecord]) -> list[TaskBoard]:
-    """Records grouped per task (by name), each leaderboard best first by its direction.
+    """Records grouped per task (by name) and data, each leaderboard best first by its direction.
 
-    Runs of one task with different metrics are not comparable: they are kept apart by
-    sorting on the metric name first. Runs without a score go last.
+    Runs on different data are not ranked together: a task gets a board per data set,
+    the one with the most runs first. Runs of one task with different metrics are not
+    comparable: they are kept apart by sorting on the metric name first. Runs without
+    a score go last.
     """
-    by_task: dict[str, list[RunRecord]] = {}
+    groups: dict[tuple[str, str], list[RunRecord]] = {}
     for rec in records:
-        by_task.setdefault(rec.task, []).append(rec)
+        groups.setdefault((rec.task, rec.data_key), []).append(rec)
     out = []
-    for task in sorted(by_task):
-        runs = by_task[task]
+    for (task, _), runs in sorted(groups.items(), key=lambda kv: (kv[0][0], not kv[0][1], -len(kv[1]), kv[0][1])):
         ranked = sorted((r for r in runs if not r.partial), key=_rank_key)
         others = sorted((r for r in runs if r.partial), key=lambda r: r.finished, reverse=True)
         first = (ranked or others)[0]
         out.append(TaskBoard(task, first.metric, first.direction, ranked, others,
-                             _best_per_solution(ranked), _varying(runs)))
+                             _best_per_solution(ranked), _varying(runs),
+                             first.data_id, first.data_root, first.synthetic))
     return out
 
 

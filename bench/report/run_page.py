@@ -60,7 +60,8 @@ def _run_context(result: dict, run_id: str, run_dir: Path, page_dir: Path,
         "has_confusion": conf is not None, "has_fold_scores": scores is not None,
         "has_timing": timing is not None,
         "data": _facts(as_dict(result.get("data"))),
-        "bad_files": _bad_files(result.get("bad_files")),
+        "bad_files": _bad_files(result.get("bad_files"), result),
+        "skipped_test": _skipped_test(as_dict(result.get("skipped_unlabelled"))),
         "artifacts": _artifacts(result.get("artifacts"), run_dir, page_dir),
         "config": _config_tables(result.get("config")),
         "extra": _facts(as_dict(result.get("extra"))),
@@ -122,17 +123,33 @@ def _validation_notes(result: dict) -> list[tuple[str, str]]:
             for note, names in notes.items()]
 
 
-def _bad_files(raw: Any) -> list[tuple[str, str]]:
+def _bad_files(raw: Any, result: dict) -> list[tuple[str, str, str]]:
+    """(file, reason, what became of it); records made before `skipped_unlabelled` existed leave the last empty."""
+    skipped_test = as_dict(result.get("skipped_unlabelled"))
+    test_paths = set(map(str, skipped_test.get("paths") or []))
     rows = []
     for item in raw or []:
         if isinstance(item, (list, tuple)):
-            rows.append((str(item[0]) if item else "?", " ".join(str(x) for x in item[1:])))
+            path, reason = (str(item[0]) if item else "?", " ".join(str(x) for x in item[1:]))
         elif isinstance(item, dict):
-            rows.append((str(item.get("path") or item.get("file") or "?"),
-                         str(item.get("reason") or item.get("error") or "")))
+            path, reason = (str(item.get("path") or item.get("file") or "?"),
+                            str(item.get("reason") or item.get("error") or ""))
         else:
-            rows.append((str(item), ""))
+            path, reason = str(item), ""
+        if path in test_paths:
+            fate = f"unlabelled (test) file: {skipped_test.get('rows') or 'skipped'}"
+        elif "skipped_unlabelled" in result:
+            fate = "labelled: left out before splitting, so never trained, validated or scored on"
+        else:
+            fate = ""
+        rows.append((path, reason, fate))
     return rows
+
+
+def _skipped_test(raw: dict) -> dict[str, Any] | None:
+    """Unlabelled files skipped as bad audio and what their outputs hold, or None."""
+    files = [str(f) for f in raw.get("files") or []]
+    return {"files": files, "rows": str(raw.get("rows") or "")} if files else None
 
 
 def _artifacts(raw: Any, run_dir: Path, page_dir: Path) -> list[tuple[str, str, str | None]]:

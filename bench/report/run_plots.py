@@ -43,18 +43,32 @@ def curve_figure(curve: F.LearningCurve, n_folds: int) -> dict[str, Any]:
                                             xaxis={"dtick": max(1, math.ceil(n_epochs / 12))})}
 
 
+# White for an empty cell, darkening with the share of the row (ColorBrewer Blues).
+# Plotly's own "Blues" runs the other way, which made empty cells the darkest.
+CONFUSION_COLOURS = [[0.0, "#ffffff"], [0.125, "#deebf7"], [0.25, "#c6dbef"], [0.375, "#9ecae1"],
+                     [0.5, "#6baed6"], [0.625, "#4292c6"], [0.75, "#2171b5"], [0.875, "#08519c"],
+                     [1.0, "#08306b"]]
+
+
+def confusion_cell_text(conf: F.Confusion) -> list[list[str]]:
+    """`count<br>share of the row`, and a bare 0 for an empty cell so the eye skips it."""
+    return [[f"{c}<br>{share:.0%}" if c else "0" for c, share in zip(counts, shares)]
+            for counts, shares in zip(conf.counts, conf.normalised)]
+
+
 def confusion_figure(conf: F.Confusion) -> dict[str, Any]:
     n = len(conf.classes)
     folds = f" (summed over {conf.n_folds} folds)" if conf.n_folds > 1 else ""
     return {
         "data": [{
             "type": "heatmap", "x": conf.classes, "y": conf.classes, "z": conf.normalised,
-            "text": conf.counts, "texttemplate": "%{text}" if n <= 30 else "",
-            "zmin": 0, "zmax": 1, "colorscale": "Blues",
+            "text": confusion_cell_text(conf), "customdata": conf.counts,
+            "texttemplate": "%{text}" if n <= 30 else "",
+            "zmin": 0, "zmax": 1, "colorscale": CONFUSION_COLOURS, "xgap": 1, "ygap": 1,
             "colorbar": {"title": {"text": "share of<br>true class"}, "tickformat": ".0%"},
-            "hovertemplate": "true %{y}<br>predicted %{x}<br>%{text} clips (%{z:.1%} of row)<extra></extra>",
+            "hovertemplate": "true %{y}<br>predicted %{x}<br>%{customdata} clips (%{z:.1%} of row)<extra></extra>",
         }],
-        "layout": layout(f"Confusion matrix{folds}: clip counts, colour = share of the true class",
+        "layout": layout(f"Confusion matrix{folds}: clip counts and share of the true class (row)",
                           "predicted class", "true class",
                           yaxis={"autorange": "reversed", "type": "category"},
                           xaxis={"type": "category", "tickangle": -30 if n > 6 else 0},

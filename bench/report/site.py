@@ -57,7 +57,10 @@ def _render(run_dirs: list[Path], with_studies: bool, runs_dir: Path, reports_di
     records, problems = R.load_records(runs_dir)
     studies, study_problems = _load_studies(studies_dir)
     boards = R.boards(records)
-    comparisons = {b.task: C.task_comparison(b) for b in boards if SAFE_NAME.match(b.task)}
+    by_task: dict[str, list[R.TaskBoard]] = {}
+    for b in boards:
+        by_task.setdefault(b.task, []).append(b)
+    comparisons = {task: C.task_comparison(*bs) for task, bs in by_task.items() if SAFE_NAME.match(task)}
     planned = {compare_page(reports_dir, task) for task, c in comparisons.items() if c is not None}
     planned |= {run_page(reports_dir, r.run_id) for r in records if SAFE_NAME.match(r.run_id)}
     if with_studies:
@@ -82,15 +85,16 @@ def _write_index(site: Site, records: list[R.RunRecord], boards: list[R.TaskBoar
                  comparisons: dict[str, C.TaskComparison | None], studies: list[Study], reports_dir: Path) -> None:
     figs: dict[str, dict] = {}
     tasks = []
+    for compare in comparisons.values():
+        if compare is not None:
+            site.comparisons.append(_render_compare(compare, reports_dir))
+    n_boards = {b.task: sum(o.task == b.task for o in boards) for b in boards}
     for i, board in enumerate(boards):
         fig_id = None
         if len(board.best) >= 2:
             fig_id = f"fig-task-{i}"
             figs[fig_id] = P.solutions_figure(board)
-        compare = comparisons.get(board.task)
-        if compare is not None:
-            site.comparisons.append(_render_compare(compare, reports_dir))
-        tasks.append(_task_context(board, compare, reports_dir, fig_id))
+        tasks.append(_task_context(board, comparisons.get(board.task), reports_dir, fig_id, n_boards[board.task]))
     write_page(site.index, "index.html", root="", figures=figs, title="leaderboard", tasks=tasks,
                studies=[_study_row(s, reports_dir) for s in studies], n_runs=len(records), problems=site.problems)
 
@@ -112,16 +116,20 @@ def _load_studies(studies_dir: Path) -> tuple[list[Study], list[str]]:
 # ---------------------------------------------------------------- the front page
 
 def _task_context(board: R.TaskBoard, compare: C.TaskComparison | None, reports_dir: Path,
-                  fig_id: str | None) -> dict[str, Any]:
+                  fig_id: str | None, n_boards: int) -> dict[str, Any]:
     out = {
         "task": board.task, "metric": board.metric, "better": BETTER.get(board.direction, board.direction),
+        "data": board.data_text, "synthetic": board.synthetic, "n_boards": n_boards,
+        "toc": board.task if n_boards == 1 else
+        f"{board.task} · {'embedded data' if board.synthetic else Path(board.data_root).name or 'data not recorded'}",
         "fig": fig_id, "varying": [k.split(".", 1)[-1] for k in board.varying],
         "ranked": [_run_row(r, n + 1, board, reports_dir) for n, r in enumerate(board.ranked)],
         "others": [_run_row(r, None, board, reports_dir) for r in board.others],
-        "compare_href": None, "compare_pair": None,
+        "compare_href": None, "compare_pair": None, "compare_opens_here": False,
     }
     if compare is not None:
         a, b = (compare.runs[k].run_id for k in compare.default)
+        out["compare_opens_here"] = any(r.run_id == a for r in board.ranked + board.others)
         out["compare_href"] = href(compare_page(reports_dir, board.task), reports_dir)
         out["compare_pair"] = (a, b)
     return out
@@ -142,12 +150,12 @@ def _run_row(rec: R.RunRecord, rank: int | None, board: R.TaskBoard, reports_dir
         "macs": _millions(rec.macs), "macs_key": sort_key(rec.macs),
         "device": rec.device or "—", "wall": seconds(rec.wall_seconds), "wall_key": sort_key(rec.wall_seconds),
         "finished": _when(rec.finished), "finished_key": rec.finished, "config_hash": rec.config_hash or "—", "code_version": rec.code_version or "—",
-        "combined_from": len(rec.combined_from),
+        "combined_from": len(rec.combined_from), "synthetic": rec.synthetic,
     }
 
 
 def _millions(x: int | None) -> str:
-    return "—" if x is None else f"{x / 1e6:,.1f} M"
+    return "—" if x is None else f"{x / 1e6:,.1f}\u00a0M"  # no-break space: the unit stays with the number
 
 
 def _when(iso: str) -> str:
@@ -206,11 +214,8 @@ def _pair_table(p: C.Pair) -> dict[str, Any]:
 
 def _pair_tests(p: C.Pair) -> list[tuple[str, str]]:
     n = len(p.folds)
-    if p.t is None:
-        t_text = f"not defined ({n} shared fold{'s' if n != 1 else ''}, or the differences do not vary)"
-    else:
-        t_text = f"t = {p.t:.3f}, df = {n - 1}, p = {p_text(p.p_t)}"
+    t_text = p.t_note if p.t is None else f"t = {p.t:.3f}, df = {n - 1}, p = {p_text(p.p_t)}"
     w_text = f"p = {p_text(p.p_wilcoxon)}" if p.p_wilcoxon is not None else \
         "not defined (fewer than 2 shared folds, or every difference is 0)"
-    return [("shared folds", f"{n} ({', '.join(p.folds)})" if n else "0"), ("paired t-test (two-sided)", t_text),
-            ("Wilcoxon signed-rank test (two-sided)", w_text)]
+    return [("data", p.data.text()), ("shared folds", f"{n} ({', '.join(p.folds)})" if n else "0"),
+            ("paired t-test (two-sided)", t_text or "not defined"), ("Wilcoxon signed-rank test (two-sided)", w_text)]

@@ -7,6 +7,12 @@ cross-validated task it visits the protocol's splits (or `tune_folds`): for each
 it trains on the training folds and scores the whole-group validation set drawn from
 them, reporting each fold's score as one step, which is what the Wilcoxon pruner
 compares fold by fold. The objective value is the mean over the visited splits.
+Each split leaves its own test fold unread, but across the splits every fold is
+trained or validated on: parameters chosen this way have seen each test fold.
+
+Nested (`for_outer(K)`, the objective of the study for outer test fold K): the
+data without fold K is cross-validated as above, so the parameters that study picks
+were never trained, early-stopped or scored on a clip of fold K.
 
 Each trial gets a folder (`RUNS_DIR/tune-STUDY/trial-NNNN`) with its config, log,
 checkpoints and `trial.json`; a trial retried after a lost heartbeat reuses the folder
@@ -16,6 +22,7 @@ Trial folders hold no result.json: they are not runs and never reach the leaderb
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
@@ -47,14 +54,24 @@ class Objective:
     def __init__(self, base: Resolved, space: dict, tune_folds: tuple[int, ...], trial_root: Path,
                  target: int) -> None:
         self.base, self.space, self.trial_root, self.target = base, space, trial_root, target
+        self.tune_folds = tune_folds
+        self.outer: int | None = None
         self.task = base.task_cls(base.task)
         self.metric = self.task.metric.primary
         self.data = self.task.load(base.cache_dir, log)
         self.info = self.task.info(self.data)
         self.cv = bool(getattr(self.task, "n_folds", None))
+        self.fold_of = np.array([c.fold if c.fold is not None else -1 for c in self.data.clips])
         self.splits = self._tuning_splits(tune_folds)
         self.device = resolve_device(base.runner.device)
         self._features: dict[Any, Prepared] = {}
+
+    def for_outer(self, outer: int, trial_root: Path) -> Objective:
+        """The objective of the nested study for outer test fold `outer`; data and features are shared."""
+        other = copy.copy(self)
+        other.outer, other.trial_root = outer, trial_root
+        other.splits = other._inner_splits(outer)
+        return other
 
     # -- which data the objective sees --------------------------------------------------
 
@@ -77,11 +94,33 @@ class Objective:
                 raise RuntimeError(f"split {s.name}: test clips appear in training or validation")
         return splits
 
+    def _inner_splits(self, outer: int) -> list[Split]:
+        """Cross-validation over the clips outside fold `outer`, as if fold `outer` did not exist."""
+        keep = np.flatnonzero(self.fold_of != outer)
+        inner = tuple(f for f in (self.tune_folds or range(1, self.task.n_folds + 1)) if f != outer)
+        if not inner:
+            raise ConfigError(f"tune: nested tuning for outer fold {outer} has no other fold to tune on"
+                              f" (tune_folds={','.join(map(str, self.tune_folds))})")
+        sub = dataclasses.replace(self.data, clips=[self.data.clips[i] for i in keep])
+        task = self.base.task_cls(dataclasses.replace(self.base.task, folds=inner))
+        splits = []
+        for s in task.splits(sub, self.base.runner.seed):
+            read = np.union1d(keep[s.train], keep[s.valid])
+            if (self.fold_of[read] == outer).any() or np.intersect1d(keep[s.test], read).size:
+                raise RuntimeError(f"outer fold {outer}, split {s.name}: held-out clips in training or validation")
+            note = f"{s.validation_note}; outer test fold {outer} is left out of this study"
+            splits.append(Split(s.name, keep[s.train], keep[s.valid], keep[s.test], note))
+        return splits
+
     def validation(self) -> dict[str, Any]:
         """What the objective trains on and scores, for the record and the report."""
-        fold_of = np.array([c.fold if c.fold is not None else -1 for c in self.data.clips])
-        rows = []
+        fold_of = self.fold_of
+        rows, held_out_read = [], False
         for s in self.splits:
+            read = np.union1d(s.train, s.valid)
+            # the outer fold is held out as a whole, so its clips count with the split's test clips
+            held = np.union1d(s.test, np.flatnonzero(fold_of == self.outer)) if self.outer else s.test
+            held_out_read |= bool(np.intersect1d(held, read).size)
             rows.append({
                 "split": s.name, "n_train": int(len(s.train)), "n_valid": int(len(s.valid)),
                 "test_fold": _single(fold_of[s.test]) if self.cv else None,
@@ -89,11 +128,17 @@ class Objective:
                 "valid_folds": sorted({int(f) for f in fold_of[s.valid] if f >= 0}),
                 "note": s.validation_note,
             })
-        return {"kind": "inside-training-folds" if self.cv else "validation-holdout", "splits": rows,
-                "test_data_used": False}
+        kind = "nested" if self.outer else "inside-training-folds" if self.cv else "validation-holdout"
+        return {"kind": kind, "outer_fold": self.outer, "splits": rows, "test_data_used": held_out_read}
 
     def protocol(self) -> str:
         m = self.metric
+        if self.outer:
+            folds = ", ".join(str(r["test_fold"]) for r in self.validation()["splits"])
+            return (f"nested: this study tunes for outer test fold {self.outer} and never reads it; inside the"
+                    f" other folds, for each of inner folds {folds} a trial trains on the remaining folds and is"
+                    f" scored on whole {getattr(self.task, 'group_name', 'group')} groups held out from them; the"
+                    f" objective is the mean validation {m} over these folds, reported fold by fold for pruning")
         if self.cv:
             folds = ", ".join(str(r["test_fold"]) for r in self.validation()["splits"])
             return (f"tuned inside the training folds: for each of test folds {folds} a trial trains on the other"

@@ -6,7 +6,10 @@ of workers may share a study on PostgreSQL or a journal file; before it starts, 
 trial checks that fewer than N live trials are numbered below it (see
 `Objective._claim`), so together they finish exactly N. When the study is complete,
 the worker that finished its last trial reruns the best parameters as an ordinary run
-(all folds, a run folder, a leaderboard row tagged `tuned;study=NAME`).
+(all folds, a run folder, a leaderboard row tagged `tuned;study=NAME`, or
+`tuned-non-nested;study=NAME` on a cross-validated task). A cross-validated task is
+tuned nested by default (see `bench.tuning.nested`): one study per outer fold, and
+the outer-fold scores are the ranked result (`tuned-nested;study=NAME`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from optuna.trial import TrialState
 from bench.config import ConfigError, stable_hash
 from bench.resolve import resolve
 from bench.rundir import now_iso
+from bench.tuning.nested import NON_NESTED_TAG, nested_run, outer_folds, study_name
 from bench.tuning.objective import Objective
 from bench.tuning.record import write_record
 from bench.tuning.settings import TuneConfig, TuneSetup, split_pairs
@@ -62,48 +66,90 @@ def tune(pairs: dict[str, str]) -> TuneOutcome:
     check_workers(spec, cfg.jobs)
     timeout = cfg.timeout_seconds()
     cv = bool(getattr(base.task_cls, "n_folds", None))
-    pruner_name, pruner = make_pruner(cfg, cv, base.task_cls.name)
+    nested = cv if cfg.nested is None else cfg.nested
+    if nested and not cv:
+        raise ConfigError(f"tune: nested=true tunes inside each outer test fold, and task {base.task_cls.name} has"
+                          " one validation split; leave nested unset")
+    make_pruner(cfg, cv, base.task_cls.name)  # a bad pruner stops before any study is made
     storage = open_storage(spec, cfg.heartbeat, cfg.grace, cfg.max_retry)
+    outers: list[int | None] = list(outer_folds(base)) if nested else [None]
+    studies = {k: _open_study(setup, space, name if k is None else study_name(name, k), spec, storage, cv, k)
+                for k in outers}
+
+    ran: dict[int | None, list[int]] = {k: [] for k in outers}
+    if all(_count(s, FINISHED) >= cfg.trials for s in studies.values()):
+        pass  # complete already: on to the rerun, if it is not done yet
+    elif cfg.jobs > 1:
+        base.task_cls(base.task).load(base.cache_dir, log)  # write an embedded dataset once, not in every worker
+        _spawn_workers(pairs, cfg.jobs)
+    else:
+        deadline = time.monotonic() + timeout if timeout else None
+        objective = Objective(base, space, cfg.tune_folds, base.runner.runs_dir / f"tune-{name}", cfg.trials)
+        for k, study in studies.items():
+            if _count(study, FINISHED) >= cfg.trials:
+                continue
+            warn_if_shared(spec, study)
+            obj = objective if k is None else objective.for_outer(k, objective.trial_root / f"outer{k}")
+            for key, value in (("protocol", obj.protocol()), ("validation", obj.validation())):
+                if study.user_attrs.get(key) != value:
+                    study.set_user_attr(key, value)
+            study.sampler = optuna.samplers.TPESampler(seed=_sampler_seed(study, base.runner.seed, spec))
+            ran[k] = _work(study, obj, cfg, spec, deadline)
+
+    paths = {k: write_record(s, cfg.studies_dir, spec.shown) for k, s in studies.items()}
+    finished = min(_count(s, FINISHED) for s in studies.values())
+    empty = [s.study_name for s in studies.values() if not _count(s, (TrialState.COMPLETE,))]
+    best_run = None
+    if finished >= cfg.trials and empty:
+        log.warning("study %s has no COMPLETE trial (all pruned or failed): nothing to rerun", ", ".join(empty))
+    elif finished >= cfg.trials and cfg.rerun and nested:
+        best_run = _nested_once(studies, base, name, spec, paths)
+        paths = {k: write_record(s, cfg.studies_dir, spec.shown) for k, s in studies.items()}
+    elif finished >= cfg.trials and cfg.rerun and _owns_rerun(studies[None], ran[None]):
+        tag = NON_NESTED_TAG if cv else "tuned"
+        best_run = _rerun(studies[None], setup, spec, paths[None], tag)
+        paths[None] = write_record(studies[None], cfg.studies_dir, spec.shown)
+    elif finished < cfg.trials:
+        running = sum(_count(s, (TrialState.RUNNING,)) for s in studies.values())
+        log.info("study %s has %d of %d finished trials%s; run the same command again to continue it",
+                 name, finished, cfg.trials, f" ({running} running in other workers)" if running else "")
+    if base.runner.report:
+        _render(base.runner.runs_dir, base.runner.reports_dir, cfg.studies_dir)
+    return TuneOutcome(name, paths[outers[0]], finished, cfg.trials, best_run)
+
+
+def _open_study(setup: TuneSetup, space: dict, name: str, spec: StorageSpec, storage: Any, cv: bool,
+                outer: int | None) -> optuna.Study:
+    cfg, base = setup.tune, setup.base
+    pruner_name, pruner = make_pruner(cfg, cv, base.task_cls.name)
     metric = base.task_cls.metric
     meta = {"task": base.task_cls.name, "solution": base.solution_cls.name, "metric": metric.primary,
             "direction": metric.direction, "fixed": setup.identity, "space": describe(space)}
+    if outer is not None:
+        meta["outer_fold"] = outer
     study = optuna.create_study(study_name=name, storage=storage, load_if_exists=True, pruner=pruner,
                                 direction="maximize" if metric.direction == "max" else "minimize")
     _check_same_study(study, meta, spec)
     study.set_user_attr("requested_trials", cfg.trials)
     study.set_user_attr("pruner", pruner_name)
     log.info("study %s in %s: %d of %d trials finished", name, spec.shown, _count(study, FINISHED), cfg.trials)
+    return study
 
-    ran: list[int] = []
-    if _count(study, FINISHED) >= cfg.trials:
-        pass  # complete already: on to the rerun, if it is not done yet
-    elif cfg.jobs > 1:
-        base.task_cls(base.task).load(base.cache_dir, log)  # write an embedded dataset once, not in every worker
-        _spawn_workers(pairs, cfg.jobs)
-    else:
-        warn_if_shared(spec, study)
-        objective = Objective(base, space, cfg.tune_folds, base.runner.runs_dir / f"tune-{name}", cfg.trials)
-        for key, value in (("protocol", objective.protocol()), ("validation", objective.validation())):
-            if study.user_attrs.get(key) != value:
-                study.set_user_attr(key, value)
-        study.sampler = optuna.samplers.TPESampler(seed=_sampler_seed(study, base.runner.seed, spec))
-        ran = _work(study, objective, cfg, spec, timeout)
 
-    path = write_record(study, cfg.studies_dir, spec.shown)
-    finished = _count(study, FINISHED)
-    best_run = None
-    if finished >= cfg.trials and not _count(study, (TrialState.COMPLETE,)):
-        log.warning("study %s has no COMPLETE trial (all pruned or failed): nothing to rerun", name)
-    elif finished >= cfg.trials and cfg.rerun and _owns_rerun(study, ran):
-        best_run = _rerun(study, setup, spec, path)
-        path = write_record(study, cfg.studies_dir, spec.shown)
-    elif finished < cfg.trials:
-        running = _count(study, (TrialState.RUNNING,))
-        log.info("study %s has %d of %d finished trials%s; run the same command again to continue it",
-                 name, finished, cfg.trials, f" ({running} running in other workers)" if running else "")
-    if base.runner.report:
-        _render(base.runner.runs_dir, base.runner.reports_dir, cfg.studies_dir)
-    return TuneOutcome(name, path, finished, cfg.trials, best_run)
+def _nested_once(studies: dict, base, name: str, spec: StorageSpec, paths: dict) -> Path | None:
+    """The outer-fold scoring, unless these very best trials were already scored."""
+    best = {str(k): s.best_trial.number for k, s in studies.items()}
+    first = next(iter(studies.values()))
+    done = first.user_attrs.get("nested_run") or {}
+    if done.get("best_trials") == best and Path(done.get("run", "")).joinpath("result.json").exists():
+        log.info("the best trials of the nested studies were already scored as %s", done["run"])
+        return None
+    run_dir = nested_run(base, studies, name, spec.shown, paths)
+    for s in studies.values():
+        s.set_user_attr("tuned_run", str(run_dir))
+        s.set_user_attr("tuned_for_trial", s.best_trial.number)
+    first.set_user_attr("nested_run", {"run": str(run_dir), "best_trials": best})
+    return run_dir
 
 
 def _render(runs_dir: Path, reports_dir: Path, studies_dir: Path) -> None:
@@ -140,7 +186,8 @@ def _check_same_study(study: optuna.Study, meta: dict[str, Any], spec: StorageSp
     """A study name means one question; continuing it with other keys would mix answers."""
     old = study.user_attrs
     if "task" not in old:
-        for key, value in meta.items():
+        # one attribute per write: "task" goes last, so a worker that sees it sees the rest
+        for key, value in sorted(meta.items(), key=lambda kv: kv[0] == "task"):
             study.set_user_attr(key, value)
         return
     diffs = [f"{k}: {old.get(k)!r} there, {v!r} here" for k, v in meta.items() if old.get(k) != v]
@@ -162,9 +209,8 @@ def _sampler_seed(study: optuna.Study, seed: int, spec: StorageSpec) -> int:
 
 
 def _work(study: optuna.Study, objective: Objective, cfg: TuneConfig, spec: StorageSpec,
-          timeout: float | None) -> list[int]:
+          deadline: float | None) -> list[int]:
     """Run trials until the study holds `cfg.trials` finished ones; the numbers of those run here."""
-    deadline = time.monotonic() + timeout if timeout else None
     ran: list[int] = []
     failures = 0
     while True:
@@ -243,7 +289,7 @@ def _alive(started: dict[str, Any]) -> bool:
     return True
 
 
-def _rerun(study: optuna.Study, setup: TuneSetup, spec: StorageSpec, record: Path) -> Path:
+def _rerun(study: optuna.Study, setup: TuneSetup, spec: StorageSpec, record: Path, tag: str) -> Path:
     from bench.runner import run
 
     best = study.best_trial
@@ -252,7 +298,7 @@ def _rerun(study: optuna.Study, setup: TuneSetup, spec: StorageSpec, record: Pat
     res = resolve({**setup.run_pairs, **{f"solution.{k}": v for k, v in best.params.items()}})
     log.info("rerunning the best trial (%d, %s=%.4f) as an ordinary run", best.number,
              study.user_attrs.get("metric"), best.value)
-    run_dir = run(res, tuning={"study": study.study_name, "storage": spec.shown, "trial": best.number,
+    run_dir = run(res, tuning={"tag": tag, "study": study.study_name, "storage": spec.shown, "trial": best.number,
                                "value": best.value, "params": best.params, "record": str(record)})
     study.set_user_attr("tuned_run", str(run_dir))
     study.set_user_attr("tuned_for_trial", best.number)

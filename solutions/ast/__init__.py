@@ -58,6 +58,9 @@ class AST(TorchSolution):
     def feature_spec(self) -> FeatureSpec:
         return mel_spec("logmel", self.params, self.task.audio)
 
+    def min_frames(self) -> int:
+        return PATCH  # one patch along time
+
     def build_model(self) -> nn.Module:
         p, spec = self.params, self.feature_spec()
         if p.embed_dim % p.heads:
