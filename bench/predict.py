@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from bench import registry
-from bench.config import ConfigError, from_dict
+from bench.config import ConfigError, from_dict, to_dict
 from bench.contracts import FitContext, TaskInfo, TaskKind
 from bench.features import extract
 from bench.rundir import RESULT_JSON, RUN_JSON, resolve_device
@@ -79,10 +79,24 @@ def load_run(run_dir: Path):
         raise broken("task_info", f"is not valid ({exc})") from None
     models = []
     for i, fold in enumerate(result["folds"]):
-        sol = cls(params, info)
+        sol = cls(_fold_params(params, fold, cls, f"folds[{i}]", broken), info)
         sol.load_state(_model_dir(run_dir, fold, f"folds[{i}]", broken))
         models.append(sol)
     return result, info, models
+
+
+def _fold_params(params: Any, fold: Any, cls: type, where: str, broken) -> Any:
+    """A nested-tuned run fits each fold with its own parameters (fold["params"]): its model has their shape."""
+    own = fold.get("params") if isinstance(fold, dict) else None
+    if not own:
+        return params
+    if not isinstance(own, dict):
+        raise broken(f"{where}.params", "is not a JSON object")
+    merged = {**to_dict(params), **own}
+    try:
+        return from_dict(f"solution {cls.name}", cls.Params, merged)
+    except ConfigError as exc:
+        raise broken(f"{where}.params", f"does not fit solution {cls.name} ({exc})") from None
 
 
 def _model_dir(run_dir: Path, fold: Any, where: str, broken) -> Path:
@@ -118,14 +132,23 @@ def _source_run(run_dir: Path, source: Any, where: str, broken) -> Path:
 
 def predict_files(run_dir: Path, files: list[Path], device: str = "auto", skip_bad: bool = False) -> Predicted:
     _, info, models = load_run(run_dir)
-    spec = models[0].feature_spec()
-    got = extract(files, spec, None, workers=1, skip_bad=skip_bad, progress=False, label="clips",
-                  bad_hint="fix or remove them, or pass skip_bad=true to `bench predict` to predict the others")
-    if not len(got.kept):
-        return Predicted(info, [], got.bad)
+    # folds tuned apart (nested tuning) may differ in their features: extract once per distinct spec
+    by_spec: dict[Any, list] = {}
+    for m in models:
+        by_spec.setdefault(m.feature_spec(), []).append(m)
     ctx = FitContext(workdir=run_dir, device=resolve_device(device), progress=False)
-    outputs = np.mean([m.predict(got.x, ctx) for m in models], axis=0)
-    return Predicted(info, [Prediction(str(files[i]), outputs[j]) for j, i in enumerate(got.kept)], got.bad)
+    per_file: dict[int, list[np.ndarray]] = {}
+    bad: dict[str, str] = {}
+    for spec, group in by_spec.items():
+        got = extract(files, spec, None, workers=1, skip_bad=skip_bad, progress=False, label="clips",
+                      bad_hint="fix or remove them, or pass skip_bad=true to `bench predict` to predict the others")
+        bad.update(got.bad)
+        if len(got.kept):
+            for m in group:
+                for i, out in zip(got.kept, m.predict(got.x, ctx)):
+                    per_file.setdefault(int(i), []).append(out)
+    kept = [i for i in range(len(files)) if len(per_file.get(i, ())) == len(models) and str(files[i]) not in bad]
+    return Predicted(info, [Prediction(str(files[i]), np.mean(per_file[i], axis=0)) for i in kept], list(bad.items()))
 
 
 def is_classification(info: TaskInfo) -> bool:

@@ -70,3 +70,35 @@ def test_an_old_header_is_kept_and_a_row_appended_to_it_stays_readable(tmp_path,
     assert [[r["run_id"] for r in g.rows] for g in groups] == [["old-run"], ["new-run"], ["gone-run"]]
     assert groups[-1].title().startswith("kaggle5 on data not recorded")
     assert groups[0].title() == "kaggle5 on /data/old (data id 0123456789abcdef)"
+
+
+def _cv_result(run_id: str, score: float, tags: list[str], tuning: dict | None = None) -> dict:
+    return {"run_id": run_id, "task": "esc50", "solution": "baseline", "metric": "accuracy", "direction": "max",
+            "score": score, "n_folds": 5, "n_folds_total": 5, "folds": [], "tags": tags,
+            **({"tuning": tuning} if tuning else {}),
+            "data": {"data_id": "0123456789abcdef", "root": "/data/ESC-50-master", "synthetic": False}}
+
+
+def test_tuned_without_nesting_is_ranked_apart_on_the_leaderboard_and_the_index(tmp_path):
+    from bench.report.records import boards, load_records
+
+    path = tmp_path / "leaderboard.csv"
+    base = {"task": "esc50", "direction": "max", "data_id": "0123456789abcdef", "data_root": "/data/ESC-50-master"}
+    leaderboard.append(path, {**base, "run_id": "plain", "score": 0.70, "tags": ""})
+    leaderboard.append(path, {**base, "run_id": "nested", "score": 0.72, "tags": "tuned-nested;study=s1"})
+    leaderboard.append(path, {**base, "run_id": "optimistic", "score": 0.90, "tags": "tuned-non-nested;study=s2"})
+    fair, apart = leaderboard.groups(leaderboard.read(path).rows, "esc50")
+    # the optimistic row scores highest but does not outrank the fair ones: it has a table of its own
+    assert [r["run_id"] for r in fair.rows] == ["nested", "plain"] and not fair.optimistic
+    assert [r["run_id"] for r in apart.rows] == ["optimistic"] and "ranked apart" in apart.title()
+
+    for rid, score, tags, tuning in (("plain", 0.70, [], None),
+                                     ("nested", 0.72, [], {"study": "s1", "tag": "tuned-nested"}),
+                                     ("optimistic", 0.90, [], {"study": "s2", "tag": "tuned-non-nested"})):
+        folder = tmp_path / "runs" / rid
+        folder.mkdir(parents=True)
+        (folder / "result.json").write_text(json.dumps(_cv_result(rid, score, tags, tuning)))
+    records, problems = load_records(tmp_path / "runs")
+    [board] = boards(records)
+    assert problems == [] and [r.run_id for r in board.ranked] == ["nested", "plain"]
+    assert [r.run_id for r in board.optimistic] == ["optimistic"]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report.figures import finite
+from bench.leaderboard import OPTIMISTIC_TAG
 from bench.report.fmt import as_dict
 
 log = logging.getLogger("bench.report")
@@ -71,6 +72,11 @@ class RunRecord:
     synthetic: bool = False  # the task's embedded synthetic data
 
     @property
+    def optimistic(self) -> bool:
+        """Tuned without nesting on a cross-validated task: its parameters saw the test folds' neighbours."""
+        return OPTIMISTIC_TAG in self.tags.all
+
+    @property
     def data_key(self) -> str:
         return self.data_id or (f"folder:{self.data_root}" if self.data_root else "")
 
@@ -82,6 +88,7 @@ class TaskBoard:
     direction: str
     ranked: list[RunRecord]  # on the leaderboard, best first
     others: list[RunRecord]  # partial cross-validations, newest first
+    optimistic: list[RunRecord]  # CV reruns tuned without nesting, best first, ranked apart
     best: list[RunRecord]  # best ranked run of each solution, best first
     varying: list[str] = field(default_factory=list)  # settings that differ between the task's runs
     data_id: str = ""  # which data every run of the board scored on (see RunRecord)
@@ -107,7 +114,7 @@ def run_tags(result: dict[str, Any]) -> Tags:
             raw += [str(t) for t in source]
     tuning = as_dict(result.get("tuning"))
     if tuning.get("study"):
-        raw += ["tuned", f"study={tuning['study']}"]
+        raw += ["tuned", str(tuning.get("tag") or "tuned"), f"study={tuning['study']}"]
     tags = list(dict.fromkeys(t.strip() for t in raw if t and t.strip()))
     study = next((t.split("=", 1)[1] for t in tags if t.startswith("study=") and len(t) > 6), None)
     return Tags(tags, "tuned" in tags or study is not None, study)
@@ -176,10 +183,11 @@ def boards(records: list[RunRecord]) -> list[TaskBoard]:
         groups.setdefault((rec.task, rec.data_key), []).append(rec)
     out = []
     for (task, _), runs in sorted(groups.items(), key=lambda kv: (kv[0][0], not kv[0][1], -len(kv[1]), kv[0][1])):
-        ranked = sorted((r for r in runs if not r.partial), key=_rank_key)
+        ranked = sorted((r for r in runs if not r.partial and not r.optimistic), key=_rank_key)
+        optimistic = sorted((r for r in runs if not r.partial and r.optimistic), key=_rank_key)
         others = sorted((r for r in runs if r.partial), key=lambda r: r.finished, reverse=True)
-        first = (ranked or others)[0]
-        out.append(TaskBoard(task, first.metric, first.direction, ranked, others,
+        first = (ranked or optimistic or others)[0]
+        out.append(TaskBoard(task, first.metric, first.direction, ranked, others, optimistic,
                              _best_per_solution(ranked), _varying(runs),
                              first.data_id, first.data_root, first.synthetic))
     return out

@@ -125,6 +125,7 @@ def _task_context(board: R.TaskBoard, compare: C.TaskComparison | None, reports_
         "fig": fig_id, "varying": [k.split(".", 1)[-1] for k in board.varying],
         "ranked": [_run_row(r, n + 1, board, reports_dir) for n, r in enumerate(board.ranked)],
         "others": [_run_row(r, None, board, reports_dir) for r in board.others],
+        "optimistic": [_run_row(r, n + 1, board, reports_dir) for n, r in enumerate(board.optimistic)],
         "compare_href": None, "compare_pair": None, "compare_opens_here": False,
     }
     if compare is not None:

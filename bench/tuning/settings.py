@@ -28,7 +28,7 @@ class TuneConfig:
         "auto", "auto: median of earlier trials per epoch on one split, wilcoxon fold by fold for cross-validation")
     startup_trials: int = param(5, "finished trials before the median pruner may prune", low=0)
     warmup_steps: int | None = param(None, "steps of each trial that are never pruned (none: 0 for median, 2 folds for wilcoxon)", low=0)
-    tune_folds: tuple[int, ...] = param((), "cross-validation: test folds whose training folds the objective uses (empty: the folds a run would do; nested: the inner folds)")
+    tune_folds: tuple[int, ...] = param((), "cross-validation: test folds whose training folds the objective uses (left out: the folds a run would do; nested: the inner folds)")
     nested: bool | None = param(None, "cross-validation: one study per outer test fold that never reads it, and those outer scores are the result (none: true for cross-validated tasks)")
     jobs: int = param(1, "worker processes this command starts here (more than one needs postgresql or journal storage)", low=1)
     heartbeat: int = param(10, "seconds between heartbeats of a running trial (sqlite, postgresql)", low=1)
