@@ -246,7 +246,8 @@ def cmd_report(args: list[str]) -> int:
 
 
 def cmd_compare(args: list[str]) -> int:
-    from bench.compare import compare, load_result
+    from bench.compare import compare
+    from bench.record import load_result
 
     if len(args) != 2:
         raise ConfigError("usage: bench compare RUN_A RUN_B (two run folders of one task)")

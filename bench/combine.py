@@ -10,7 +10,6 @@ cross-validations enter the leaderboard.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,21 +17,23 @@ from typing import Any
 import numpy as np
 
 from bench.atomic import write_json
+from bench.record import FoldResult, RunResult, as_result, load_result
 from bench.rundir import RESULT_JSON, mark_finished, new_run_dir, now_iso
 
 log = logging.getLogger("bench")
 
 
-def aggregate(folds: list[dict[str, Any]]) -> dict[str, Any]:
+def aggregate(folds: list[FoldResult] | list[dict[str, Any]]) -> dict[str, Any]:
     """Mean ± sample std of the primary score over folds, and the mean of every metric."""
-    scores = np.array([f["score"] for f in folds], dtype=float)
-    names = folds[0]["metrics"].keys() if folds else ()
+    folds = [f if isinstance(f, FoldResult) else FoldResult.from_json(f) for f in folds]
+    scores = np.array([f.score for f in folds], dtype=float)
+    names = folds[0].metrics.keys() if folds else ()
     return {
         "score": float(scores.mean()) if len(scores) else float("nan"),
         "std": float(scores.std(ddof=1)) if len(scores) > 1 else None,
         "n_folds": len(folds),
         "fold_scores": scores.tolist(),
-        "metrics": {m: float(np.mean([f["metrics"][m] for f in folds])) for m in names},
+        "metrics": {m: float(np.mean([f.metrics[m] for f in folds])) for m in names},
     }
 
 
@@ -40,47 +41,41 @@ def fold_names(n_total: int) -> list[str]:
     return [f"fold{k}" for k in range(1, n_total + 1)]
 
 
-def missing_folds(result: dict[str, Any]) -> list[int]:
-    have = {f["name"] for f in result["folds"]}
-    return [k for k, name in enumerate(fold_names(result["n_folds_total"]), 1) if name not in have]
+def missing_folds(result: RunResult | dict[str, Any]) -> list[int]:
+    result = as_result(result)
+    have = {f.name for f in result.folds}
+    return [k for k, name in enumerate(fold_names(result.n_folds_total), 1) if name not in have]
 
 
-def try_complete(runs_dir: Path, result: dict[str, Any]) -> Path | None:
+def try_complete(runs_dir: Path, result: RunResult | dict[str, Any]) -> Path | None:
     """Write a combined record if finished runs like `result` cover every fold; return its folder."""
-    n_total = result["n_folds_total"]
-    newest: dict[str, tuple[str, Path, dict]] = {}
+    result = as_result(result)
+    n_total = result.n_folds_total
+    newest: dict[str, tuple[str, Path, FoldResult]] = {}
     for path in runs_dir.glob(f"*/{RESULT_JSON}"):
         try:
-            other = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
+            other = load_result(path.parent)
+        except (OSError, ValueError):
+            continue  # a damaged or newer record cannot vouch for its folds
+        if other.config_hash != result.config_hash or other.combined_from:
             continue
-        if other.get("config_hash") != result["config_hash"] or other.get("combined_from"):
-            continue
-        for fold in other["folds"]:
-            src = Path(fold.get("source_run") or path.parent)
-            key = other.get("finished", "")
-            if fold["name"] not in newest or key > newest[fold["name"]][0]:
-                newest[fold["name"]] = (key, src, fold)
+        for fold in other.folds:
+            src = Path(fold.source_run or path.parent)
+            key = other.finished or ""
+            if fold.name not in newest or key > newest[fold.name][0]:
+                newest[fold.name] = (key, src, fold)
     wanted = fold_names(n_total)
     if not set(wanted) <= set(newest):
         return None
-    folds = [{**newest[name][2], "source_run": str(newest[name][1])} for name in wanted]
-    sources = sorted({f["source_run"] for f in folds})
-    run_dir = new_run_dir(runs_dir, result["task"], result["solution"], result["config_hash"] + "combined")
-    combined = {
-        **result,
-        "run_id": run_dir.name,
-        "created": now_iso(),
-        "finished": now_iso(),
-        "folds": folds,
-        "partial": False,
-        "combined_from": sources,
-        "artifacts": {},
-        "wall_seconds": None,
-        **aggregate(folds),
-    }
-    combined["timing"] = {"fit": sum(f.get("fit_seconds", 0.0) for f in folds)}
-    write_json(run_dir / RESULT_JSON, combined)
+    folds = [newest[name][2].updated(source_run=str(newest[name][1])) for name in wanted]
+    sources = sorted({f.source_run for f in folds})
+    run_dir = new_run_dir(runs_dir, result.task, result.solution, result.config_hash + "combined")
+    combined = result.updated(
+        run_id=run_dir.name, created=now_iso(), finished=now_iso(), folds=folds, partial=False,
+        combined_from=sources, artifacts={}, wall_seconds=None, **aggregate(folds),
+        timing={"fit": sum(f.fit_seconds or 0.0 for f in folds)},
+    )
+    write_json(run_dir / RESULT_JSON, combined.to_json())
     mark_finished(run_dir)
     log.info("folds of %d runs complete the %d-fold cross-validation: %s", len(sources), n_total, run_dir)
     return run_dir

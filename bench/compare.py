@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 from bench.config import ConfigError
-from bench.rundir import RESULT_JSON
+from bench.record import RunResult, as_result
 
 # Scores are averages over clips, so folds that differ by the same margin give
 # differences equal only up to round-off (0.9 - 0.8 != 0.8 - 0.7 in floats). A spread
@@ -64,8 +62,8 @@ class DataMatch:
         return None if self.same else "the two runs used different data; the paired tests pair folds by name only"
 
 
-def data_match(a: dict, b: dict) -> DataMatch:
-    da, db = (r.get("data") if isinstance(r.get("data"), dict) else {} for r in (a, b))
+def data_match(a: RunResult, b: RunResult) -> DataMatch:
+    da, db = (r.data if isinstance(r.data, dict) else {} for r in (a, b))
     return DataMatch(str(da.get("data_id") or ""), str(db.get("data_id") or ""),
                      data_where(da), data_where(db))
 
@@ -76,24 +74,18 @@ def data_where(data: dict) -> str:
     return f"embedded synthetic data at {root}" if data.get("synthetic") else root
 
 
-def load_result(run_dir: Path) -> dict:
-    path = run_dir / RESULT_JSON
-    if not path.exists():
-        raise ConfigError(f"{run_dir}: no {RESULT_JSON}; is it a finished run folder?")
-    return json.loads(path.read_text())
-
-
-def compare(a: dict, b: dict) -> Comparison:
-    if a["task"] != b["task"]:
-        raise ConfigError(f"runs of different tasks ({a['task']} vs {b['task']}) cannot be compared")
-    score_a = {f["name"]: f["score"] for f in a["folds"]}
-    score_b = {f["name"]: f["score"] for f in b["folds"]}
+def compare(a: RunResult | dict, b: RunResult | dict) -> Comparison:
+    a, b = as_result(a), as_result(b)
+    if a.task != b.task:
+        raise ConfigError(f"runs of different tasks ({a.task} vs {b.task}) cannot be compared")
+    score_a = {f.name: f.score for f in a.folds}
+    score_b = {f.name: f.score for f in b.folds}
     shared = [name for name in score_a if name in score_b]
     if not shared:
-        raise ConfigError(f"runs {a['run_id']} and {b['run_id']} share no fold")
+        raise ConfigError(f"runs {a.run_id} and {b.run_id} share no fold")
     xa, xb = [score_a[n] for n in shared], [score_b[n] for n in shared]
     t, p_t = paired_t(xa, xb)
-    return Comparison(a["task"], a["metric"], a["direction"], (a["run_id"], b["run_id"]), shared, xa, xb,
+    return Comparison(a.task, a.metric, a.direction, (a.run_id, b.run_id), shared, xa, xb,
                       sum(x - y for x, y in zip(xa, xb)) / len(shared), t, p_t, wilcoxon_p(xa, xb),
                       no_t_reason(xa, xb), data_match(a, b))
 

@@ -125,14 +125,14 @@ def read(path: Path) -> Board:
 
 def _data_from_record(run_dir: str, base: Path) -> dict[str, str]:
     """The data id of a row written without one, from its run's result.json when that is there."""
-    import json
+    from bench.record import load_result
 
     if not run_dir:
         return {}
     for folder in dict.fromkeys([Path(run_dir), base / run_dir]):  # run_dir is as the run was given it
         try:
-            data = json.loads((folder / "result.json").read_text(encoding="utf-8")).get("data") or {}
-        except (OSError, ValueError, AttributeError):
+            data = load_result(folder).data or {}
+        except (OSError, ValueError):
             continue
         if isinstance(data, dict) and data.get("data_id"):
             return {"data_id": str(data["data_id"]), "data_root": str(data.get("root") or "")}

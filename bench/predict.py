@@ -7,7 +7,6 @@ would lead out of the run folder is refused, not followed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from bench import registry
 from bench.config import ConfigError, from_dict, to_dict
 from bench.contracts import FitContext, TaskInfo, TaskKind
 from bench.features import extract
+from bench.record import FoldResult, NewerSchema, RecordError, RunResult, load_result
 from bench.rundir import RESULT_JSON, RUN_JSON, resolve_device
 
 DAMAGED = "the run record is damaged: copy the run folder again, or rerun the `bench run` command that made it"
@@ -36,18 +36,14 @@ class Predicted:
     bad: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) skipped with skip_bad
 
 
-def read_result(run_dir: Path) -> dict[str, Any]:
-    result_path = run_dir / RESULT_JSON
-    if not result_path.exists():
-        hint = "it has not finished; run the same `bench run` command again to finish it" if (run_dir / RUN_JSON).exists() else "is this a run folder?"
-        raise ConfigError(f"{run_dir}: no {RESULT_JSON} ({hint})")
+def read_result(run_dir: Path) -> RunResult:
     try:
-        result = json.loads(result_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{result_path}: not valid JSON ({exc}); {DAMAGED}") from None
-    if not isinstance(result, dict):
-        raise ConfigError(f"{result_path}: not a run record (a JSON object); {DAMAGED}")
-    return result
+        return load_result(run_dir)
+    except NewerSchema:
+        raise
+    except RecordError as exc:
+        # a missing file is not damage: the message already says what to do
+        raise (exc if not (run_dir / RESULT_JSON).exists() else ConfigError(f"{exc}; {DAMAGED}")) from None
 
 
 def load_run(run_dir: Path):
@@ -58,27 +54,27 @@ def load_run(run_dir: Path):
         return ConfigError(f"{result_path}: '{key}' {what}; {DAMAGED}")
 
     for key, kind in (("solution", str), ("config", dict), ("task_info", dict), ("folds", list)):
-        if key not in result:
+        if key in result.absent:
             raise broken(key, "is missing")
-        if not isinstance(result[key], kind):
+        if not isinstance(getattr(result, key), kind):
             raise broken(key, f"is not a {'string' if kind is str else 'JSON ' + ('object' if kind is dict else 'list')}")
-    if not isinstance(result["config"].get("solution"), dict):
+    if not isinstance(result.config.get("solution"), dict):
         raise broken("config.solution", "is missing")
-    if not result["folds"]:
+    if not result.folds:
         raise broken("folds", "is empty")
-    cls = registry.solutions.get(result["solution"])
+    cls = registry.solutions.get(result.solution)
     try:
-        params = from_dict(f"solution {cls.name}", cls.Params, result["config"]["solution"])
+        params = from_dict(f"solution {cls.name}", cls.Params, result.config["solution"])
     except ConfigError as exc:
         raise ConfigError(f"{result_path}: {exc}") from None
     try:
-        info = TaskInfo.from_dict(result["task_info"])
+        info = TaskInfo.from_dict(result.task_info)
     except KeyError as exc:
         raise broken(f"task_info.{exc.args[0]}", "is missing") from None
     except (TypeError, ValueError) as exc:
         raise broken("task_info", f"is not valid ({exc})") from None
     models = []
-    for i, fold in enumerate(result["folds"]):
+    for i, fold in enumerate(result.folds):
         sol = cls(_fold_params(params, fold, cls, f"folds[{i}]", broken), info)
         sol.load_state(_model_dir(run_dir, fold, f"folds[{i}]", broken))
         models.append(sol)
@@ -86,8 +82,8 @@ def load_run(run_dir: Path):
 
 
 def _fold_params(params: Any, fold: Any, cls: type, where: str, broken) -> Any:
-    """A nested-tuned run fits each fold with its own parameters (fold["params"]): its model has their shape."""
-    own = fold.get("params") if isinstance(fold, dict) else None
+    """A nested-tuned run fits each fold with its own parameters (fold.params): its model has their shape."""
+    own = fold.params if isinstance(fold, FoldResult) else None
     if not own:
         return params
     if not isinstance(own, dict):
@@ -100,13 +96,13 @@ def _fold_params(params: Any, fold: Any, cls: type, where: str, broken) -> Any:
 
 
 def _model_dir(run_dir: Path, fold: Any, where: str, broken) -> Path:
-    if not isinstance(fold, dict):
+    if not isinstance(fold, FoldResult):
         raise broken(where, "is not a JSON object")
-    name = fold.get("name")
+    name = fold.name
     # one plain folder name: anything else could point the loader anywhere on this machine
     if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name or ":" in name:
         raise broken(f"{where}.name", f"is {name!r}, not the name of a folder under folds/ (refused)")
-    source = _source_run(run_dir, fold.get("source_run"), where, broken)
+    source = _source_run(run_dir, fold.source_run, where, broken)
     folds = (source / "folds").resolve()
     model = (folds / name / "model").resolve()
     if not model.is_relative_to(folds):

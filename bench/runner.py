@@ -26,6 +26,7 @@ from bench.datacheck import describe
 from bench.features import extract, raise_bad_files
 from bench.metrics import confusion
 from bench.protocol import usable_splits
+from bench.record import FoldResult, RunResult, load_result
 from bench.resolve import Resolved
 from bench.rundir import (RESULT_JSON, RUN_JSON, code_version, describe_device, find_resumable,
                           manifest_id, mark_finished, new_run_dir, now_iso, resolve_device)
@@ -121,25 +122,23 @@ def _execute(res: Resolved, task, data: TaskData, manifest: dict[str, str], run_
     for key, value in facts.get("extra", {}).items():
         log.info("%s = %s", key, f"{value:.4f}" if isinstance(value, float) else value)
 
-    result = _result(res, task, data, info, prep, folds, facts, run_dir, device, timing, t_start)
-    result["warnings"] = warnings
-    result["skipped_unlabelled"] = _skipped_unlabelled(data, skipped, facts)
-    if tuning:
-        result["tuning"] = tuning
-    write_json(run_dir / RESULT_JSON, result)
+    result = _result(res, task, data, info, prep, folds, facts, run_dir, device, timing, t_start,
+                     warnings, _skipped_unlabelled(data, skipped, facts))
+    result.tuning = tuning or None
+    write_json(run_dir / RESULT_JSON, result.to_json())
     mark_finished(run_dir)
-    log.info("%s = %.4f%s over %d split(s)  (%s)", result["metric"], result["score"],
-             f" ± {result['std']:.4f}" if result["std"] is not None else "", result["n_folds"], run_dir)
+    log.info("%s = %.4f%s over %d split(s)  (%s)", result.metric, result.score,
+             f" ± {result.std:.4f}" if result.std is not None else "", result.n_folds, run_dir)
     ranked_dir = run_dir
-    if result["partial"]:
+    if result.partial:
         missing = combine.missing_folds(result)
         ranked_dir = combine.try_complete(rc.runs_dir, result)
         if ranked_dir is None:
             log.info("folds %s of %d are not done yet: this partial cross-validation stays off the"
                      " leaderboard; run folds=%s with the same settings to complete it",
-                     ",".join(map(str, missing)), result["n_folds_total"], ",".join(map(str, missing)))
+                     ",".join(map(str, missing)), result.n_folds_total, ",".join(map(str, missing)))
     if ranked_dir is not None:
-        ranked = json.loads((ranked_dir / RESULT_JSON).read_text())
+        ranked = load_result(ranked_dir)
         leaderboard.append(rc.leaderboard, _board_row(ranked, res, ranked_dir))
     if rc.report:
         _render([run_dir] + ([ranked_dir] if ranked_dir not in (None, run_dir) else []), rc)
@@ -201,9 +200,10 @@ def _run_split(res, task, data, info, prep: Prepared, split: Split, run_dir: Pat
     done = fold_dir / FOLD_JSON
     if done.exists():
         log.info("split %s already finished; reusing its result", split.name)
-        fold = json.loads(done.read_text())
-        unl = np.array(fold.pop("unlabelled_outputs"), dtype=np.float32) if fold.get("unlabelled_outputs") else None
-        return fold, unl, {"fit": 0.0, "predict": 0.0}
+        saved = json.loads(done.read_text())
+        outputs = saved.pop("unlabelled_outputs", None)
+        unl = np.array(outputs, dtype=np.float32) if outputs else None
+        return FoldResult.from_json(saved), unl, {"fit": 0.0, "predict": 0.0}
 
     rc = res.runner
     train, valid, test = (feature_rows(prep, s) for s in (split.train, split.valid, split.test))
@@ -222,24 +222,18 @@ def _run_split(res, task, data, info, prep: Prepared, split: Split, run_dir: Pat
     unl = solution.predict(prep.x_unlabelled, ctx) if len(prep.x_unlabelled) else None
     predict_s = time.perf_counter() - t
 
-    fold: dict[str, Any] = {
-        "name": split.name,
-        "scored_on": "test" if len(test) else "valid",
-        "score": metrics[task.metric.primary],
-        "metrics": metrics,
-        "history": fit.history,
-        "best_epoch": fit.best_epoch,
-        "resumed_from": fit.resumed_from,
-        "n_train": int(len(train)), "n_valid": int(len(valid)), "n_test": int(len(test)),
-        "validation_note": split.validation_note,
-        "complexity": solution.complexity(),
-        "notes": fit.notes,
-        "fit_seconds": fit_s,
-    }
-    if task.kind is TaskKind.CLASSIFICATION:
-        fold["confusion"] = confusion(prep.y[scored], outputs.argmax(1), len(data.classes)).tolist()
-    write_json(done, {**fold, "unlabelled_outputs": unl.tolist() if unl is not None else None})
-    log.info("split %s: %s=%.4f", split.name, task.metric.primary, fold["score"])
+    fold = FoldResult(
+        name=split.name, scored_on="test" if len(test) else "valid",
+        score=metrics[task.metric.primary], metrics=metrics,
+        history=fit.history, best_epoch=fit.best_epoch, resumed_from=fit.resumed_from,
+        n_train=int(len(train)), n_valid=int(len(valid)), n_test=int(len(test)),
+        validation_note=split.validation_note, complexity=solution.complexity(),
+        notes=fit.notes, fit_seconds=fit_s,
+        confusion=confusion(prep.y[scored], outputs.argmax(1), len(data.classes)).tolist()
+        if task.kind is TaskKind.CLASSIFICATION else None,
+    )
+    write_json(done, {**fold.to_json(), "unlabelled_outputs": unl.tolist() if unl is not None else None})
+    log.info("split %s: %s=%.4f", split.name, task.metric.primary, fold.score)
     return fold, unl, {"fit": fit_s, "predict": predict_s}
 
 
@@ -267,69 +261,66 @@ def _skipped_unlabelled(data: TaskData, skipped: np.ndarray, facts: dict) -> dic
     return {"files": files, "paths": [str(data.unlabelled[i].path) for i in skipped], "rows": rows}
 
 
-def _result(res, task, data, info, prep, folds, facts, run_dir, device, timing, t_start) -> dict:
+def _result(res, task, data, info, prep, folds: list[FoldResult], facts, run_dir, device, timing, t_start,
+            warnings: list[str], skipped_unlabelled: dict | None) -> RunResult:
     n_total = getattr(task, "n_folds", None)
-    config_hash = stable_hash({**res.hashed(), "data": prep.data_id}, 12)
-    complexity = folds[0].get("complexity", {})
-    return {
-        "run_id": run_dir.name,
-        "created": json.loads((run_dir / RUN_JSON).read_text()).get("created"),
-        "finished": now_iso(),
-        "status": "finished",
-        "task": task.name, "task_kind": task.kind.value, "solution": res.solution_cls.name,
-        "metric": task.metric.primary, "direction": task.metric.direction,
+    return RunResult(
+        run_id=run_dir.name,
+        created=json.loads((run_dir / RUN_JSON).read_text()).get("created"),
+        finished=now_iso(), status="finished",
+        task=task.name, task_kind=task.kind.value, solution=res.solution_cls.name,
+        metric=task.metric.primary, direction=task.metric.direction,
         **combine.aggregate(folds),
-        "n_folds_total": n_total or len(folds),
-        "partial": bool(n_total) and len(folds) < n_total,
-        "classes": list(data.classes), "targets": list(data.targets),
-        "task_info": info.to_dict(),
-        "folds": folds,
-        "config": res.as_dict(), "config_hash": config_hash,
-        "code_version": code_version(), "device": describe_device(device),
-        "wall_seconds": time.perf_counter() - t_start,
-        "timing": timing,
-        "data": {
+        n_folds_total=n_total or len(folds),
+        partial=bool(n_total) and len(folds) < n_total,
+        classes=list(data.classes), targets=list(data.targets),
+        task_info=info.to_dict(), folds=folds,
+        config=res.as_dict(), config_hash=stable_hash({**res.hashed(), "data": prep.data_id}, 12),
+        code_version=code_version(), device=describe_device(device),
+        wall_seconds=time.perf_counter() - t_start, timing=timing,
+        data={
             "root": str(data.root), "synthetic": data.synthetic, "data_id": prep.data_id,
             "n_clips": len(data.clips), "n_unlabelled": len(data.unlabelled),
             "summary": describe(data),
             "notes": data.notes,
         },
-        "cache": {"hits": prep.cache_hits, "misses": prep.cache_misses},
-        "bad_files": [list(b) for b in prep.bad],
-        "complexity": complexity,
+        cache={"hits": prep.cache_hits, "misses": prep.cache_misses},
+        bad_files=[list(b) for b in prep.bad],
+        complexity=folds[0].complexity or {},
         # facts about the fits a reader must not miss, e.g. random-init (no pretrained weights)
-        "tags": sorted({t for f in folds for t in (f.get("notes") or {}).get("tags", [])}),
-        "artifacts": facts.get("artifacts", {}),
-        "extra": facts.get("extra", {}),
-    }
+        tags=sorted({t for f in folds for t in (f.notes or {}).get("tags", [])}),
+        artifacts=facts.get("artifacts", {}), extra=facts.get("extra", {}),
+        warnings=warnings, skipped_unlabelled=skipped_unlabelled,
+    )
 
 
-def _board_row(result: dict, res: Resolved, run_dir: Path) -> dict:
+def _board_row(result: RunResult, res: Resolved, run_dir: Path) -> dict:
     from bench.config import fields_of
 
     key_params = ";".join(
-        f"{k}={result['config']['solution'][k]}"
+        f"{k}={result.config['solution'][k]}"
         for k, f in fields_of(res.solution_cls.Params).items() if f.metadata.get("key")
     )
+    tuning, complexity = result.tuning, result.complexity
     return {
-        "run_id": result["run_id"], "time": result["finished"], "task": result["task"],
-        "solution": result["solution"], "metric": result["metric"], "direction": result["direction"],
-        "score": result["score"], "std": result["std"], "n_folds": result["n_folds"],
-        "config_hash": result["config_hash"], "params": key_params,
+        "run_id": result.run_id, "time": result.finished, "task": result.task,
+        "solution": result.solution, "metric": result.metric, "direction": result.direction,
+        "score": result.score, "std": result.std, "n_folds": result.n_folds,
+        "config_hash": result.config_hash, "params": key_params,
         "tags": ";".join(
-            t for t in ("synthetic-data" if result["data"]["synthetic"] else "",
-                        f"combined-from-{len(result['combined_from'])}-runs" if result.get("combined_from") else "",
-                        f"{result['tuning'].get('tag', 'tuned')};study={result['tuning']['study']}" if result.get("tuning") else "",
-                        *result.get("tags", []))
+            t for t in ("synthetic-data" if result.data["synthetic"] else "",
+                        f"combined-from-{len(result.combined_from)}-runs" if result.combined_from else "",
+                        f"{tuning.get('tag', 'tuned')};study={tuning['study']}" if tuning else "",
+                        *(result.tags or []))
             if t
         ),
-        "n_params": int(result["complexity"].get("params", 0)) or "",
-        "macs": int(result["complexity"].get("macs", 0)) or "",
-        "code_version": result["code_version"], "device": result["device"],
-        "wall_seconds": round(result["wall_seconds"], 1) if result.get("wall_seconds") else "",
+        "n_params": int(complexity.get("params", 0)) or "",
+        "macs": int(complexity.get("macs", 0)) or "",
+        "code_version": result.code_version, "device": result.device,
+        "wall_seconds": round(result.wall_seconds, 1) if result.wall_seconds else "",
         "run_dir": str(run_dir),
         # a ranking compares runs on the same data: this is what it groups by
-        "data_id": result["data"].get("data_id", ""), "data_root": result["data"].get("root", ""),
+        "data_id": result.data.get("data_id", ""), "data_root": result.data.get("root", ""),
     }
 
 

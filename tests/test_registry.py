@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -37,8 +38,8 @@ def test_collisions_are_refused():
         reg.add("Bad-Name", Two)
 
 
-def test_plugin_from_another_installed_package(tmp_path):
-    """A package installed elsewhere registers a solution through the bench.solutions entry point."""
+def _install_plugin(tmp_path):
+    """A package installed elsewhere that registers a solution through the bench.solutions entry point."""
     site = tmp_path / "site"
     pkg = site / "my_plugin"
     pkg.mkdir(parents=True)
@@ -55,6 +56,11 @@ def test_plugin_from_another_installed_package(tmp_path):
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: my-plugin\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[bench.solutions]\nplugin_baseline = my_plugin\n")
+    return site
+
+
+def test_plugin_from_another_installed_package(tmp_path):
+    site = _install_plugin(tmp_path)
     code = "from bench import registry; print(registry.solutions.get('plugin_baseline').description)"
     out = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(site), "PATH": ""},
                          capture_output=True, text=True, check=True)
@@ -62,6 +68,30 @@ def test_plugin_from_another_installed_package(tmp_path):
     listing = subprocess.run([sys.executable, "-m", "bench", "list"], env={"PYTHONPATH": str(site), "PATH": "", "COLUMNS": "200"},
                              capture_output=True, text=True, check=True)
     assert "plugin_baseline" in listing.stdout
+
+
+@pytest.mark.slow
+def test_plugin_proves_conformance_in_three_lines(tmp_path, cache_dir):
+    """The plugin's own test file, as its README would show it, run by pytest outside this repository."""
+    site = _install_plugin(tmp_path)
+    tests = tmp_path / "plugin_tests"
+    tests.mkdir()
+    (tests / "test_conformance.py").write_text(
+        "from bench.testing import SolutionConformance\n"
+        "class TestPluginBaseline(SolutionConformance):\n"
+        "    solution = \"plugin_baseline\"\n")
+    base = tmp_path / "pytest-tmp"
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={base}",
+                          "test_conformance.py"],
+                         cwd=tests, env={"PYTHONPATH": str(site), "PATH": "", "BENCH_CACHE_DIR": str(cache_dir)},
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "4 passed" in out.stdout, out.stdout
+    # the tiny runs went through the real pipeline, once on every task of a kind the plugin claims
+    ran = [json.loads(p.read_text()) for p in base.glob("**/runs/*/result.json")]
+    kinds = registry.solutions.get("baseline").kinds
+    assert sorted(r["task"] for r in ran) == [t for t, cls in registry.tasks.items() if cls.kind in kinds]
+    assert {r["solution"] for r in ran} == {"plugin_baseline"}
 
 
 def test_broken_plugin_does_not_hide_others(tmp_path):

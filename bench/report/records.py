@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.report.figures import finite
 from bench.leaderboard import OPTIMISTIC_TAG
+from bench.record import RecordError, load_result
+from bench.report.figures import finite
 from bench.report.fmt import as_dict
 
 log = logging.getLogger("bench.report")
@@ -125,14 +126,17 @@ def load_records(runs_dir: Path) -> tuple[list[RunRecord], list[str]]:
     records, problems = [], []
     for path in sorted(Path(runs_dir).glob(f"*/{RESULT_JSON}")):
         try:
-            result = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(result, dict):
-                raise ValueError("not a JSON object")
-            records.append(record(result, path.parent))
+            # the pages tolerate any shape below the top level, so they read the plain form
+            records.append(record(load_result(path.parent).to_json(), path.parent))
         except (OSError, ValueError, TypeError) as exc:
-            problems.append(f"{path}: {exc}")
-            log.warning("left out of the report: %s: %s", path, exc)
+            problems.append(problem(path, exc))
+            log.warning("left out of the report: %s", problems[-1])
     return records, problems
+
+
+def problem(path: Path, exc: Exception) -> str:
+    """One line naming the record and what is wrong with it, the same from every reader (so it is listed once)."""
+    return str(exc) if isinstance(exc, RecordError) else f"{path}: {exc}"
 
 
 def record(result: dict[str, Any], run_dir: Path) -> RunRecord:

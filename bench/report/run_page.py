@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, Collection
 
+from bench.record import load_result
 from bench.report import figures as F
 from bench.report import run_plots as P
 from bench.report.fmt import BETTER, as_dict, fmt, score_text, seconds
@@ -19,7 +20,7 @@ def render_run(run_dir: Path, reports_dir: Path, planned: Collection[Path] = ())
     Links go to pages that exist or are `planned` (being written by the same call).
     """
     run_dir, reports_dir = Path(run_dir), Path(reports_dir)
-    result = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
+    result = load_result(run_dir).to_json()
     run_id = safe_name(str(result.get("run_id") or run_dir.name), "run_id", run_dir / "result.json")
     page = run_page(reports_dir, run_id)
     figs: dict[str, dict] = {}

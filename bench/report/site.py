@@ -70,7 +70,7 @@ def _render(run_dirs: list[Path], with_studies: bool, runs_dir: Path, reports_di
         try:
             site.runs.append(render_run(run_dir, reports_dir, planned))
         except (OSError, ValueError, TypeError, KeyError) as exc:
-            site.problems.append(f"{run_dir / R.RESULT_JSON}: {exc}")
+            site.problems.append(R.problem(run_dir / R.RESULT_JSON, exc))
     for study in studies if with_studies else []:
         try:
             site.studies.append(render_study(study.path, reports_dir, planned))

@@ -25,10 +25,12 @@ from bench.atomic import write_json
 from bench.checkpoint import seed_everything
 from bench.config import fields_of, stable_hash
 from bench.protocol import usable_splits
+from bench.record import RunResult
 from bench.resolve import Resolved
 from bench.rundir import RESULT_JSON, find_resumable, mark_finished, new_run_dir, resolve_device
 # the runner's own steps, so an outer fold is fitted and scored exactly as `bench run folds=K` does it
-from bench.runner import _board_row, _result, _run_split, data_manifest, log_to, prepare_features
+from bench.runner import (_board_row, _result, _run_split, _skipped_unlabelled, data_manifest, log_to,
+                          prepare_features)
 
 log = logging.getLogger("bench")
 
@@ -67,31 +69,31 @@ def nested_run(base: Resolved, studies: dict[int, optuna.Study], name: str, stor
                  name, run_dir)
         write_json(run_dir / "config.json", base.as_dict())
         result = _score_outer_folds(base, task, data, manifest, outer, run_dir, t_start)
-        result["tuning"] = {"tag": TAG, "nested": True, "study": name, "storage": storage_shown, "outer": outer}
+        result.tuning = {"tag": TAG, "nested": True, "study": name, "storage": storage_shown, "outer": outer}
         # not the config hash of an untuned run with the searched keys at their defaults
-        result["config_hash"] = stable_hash({"base": result["config_hash"], "nested": identity}, 12)
-        write_json(run_dir / RESULT_JSON, result)
+        result.config_hash = stable_hash({"base": result.config_hash, "nested": identity}, 12)
+        write_json(run_dir / RESULT_JSON, result.to_json())
         mark_finished(run_dir)
     finally:
         logging.getLogger("bench").removeHandler(handler)
         handler.close()
-    log.info("nested %s = %.4f%s over outer folds %s (%s)", result["metric"], result["score"],
-             f" ± {result['std']:.4f}" if result["std"] is not None else "",
+    log.info("nested %s = %.4f%s over outer folds %s (%s)", result.metric, result.score,
+             f" ± {result.std:.4f}" if result.std is not None else "",
              ",".join(str(o["fold"]) for o in outer), run_dir)
-    if result["partial"]:
+    if result.partial:
         log.info("outer folds %s are %d of the task's %d: a partial cross-validation stays off the leaderboard",
-                 ",".join(str(o["fold"]) for o in outer), len(outer), result["n_folds_total"])
+                 ",".join(str(o["fold"]) for o in outer), len(outer), result.n_folds_total)
     else:
         row = _board_row(result, base, run_dir)
         searched = set().union(*(o["params"] for o in outer))
-        row["params"] = ";".join(f"{k}=per-outer-fold" if k in searched else f"{k}={result['config']['solution'][k]}"
+        row["params"] = ";".join(f"{k}=per-outer-fold" if k in searched else f"{k}={result.config['solution'][k]}"
                                  for k, f in fields_of(base.solution_cls.Params).items() if f.metadata.get("key"))
         leaderboard.append(rc.leaderboard, row)
     return run_dir
 
 
 def _score_outer_folds(base: Resolved, task, data, manifest: dict[str, str], outer: list[dict[str, Any]],
-                       run_dir: Path, t_start: float) -> dict[str, Any]:
+                       run_dir: Path, t_start: float) -> RunResult:
     seed_everything(base.runner.seed)
     device = resolve_device(base.runner.device)
     info = task.info(data)
@@ -113,9 +115,9 @@ def _score_outer_folds(base: Resolved, task, data, manifest: dict[str, str], out
         log.info("outer fold %d: parameters of %s trial %d (inner validation %.4f)",
                  o["fold"], o["study"], o["trial"], o["value"])
         fold, _, sec = _run_split(res, task, data, info, features(res), by_name[f"fold{o['fold']}"], run_dir, device)
-        folds.append({**fold, "params": o["params"], "tuned_by": {k: o[k] for k in ("study", "trial", "value")}})
+        folds.append(fold.updated(params=o["params"], tuned_by={k: o[k] for k in ("study", "trial", "value")}))
         fit_seconds += sec["fit"]
-    result = _result(base, task, data, info, features(tuned[0]), folds, {}, run_dir, device, {"fit": fit_seconds},
-                     t_start)
-    result["warnings"] = warnings
-    return result
+    prep = features(tuned[0])
+    skipped = np.setdiff1d(np.arange(len(data.unlabelled)), prep.unlabelled_kept)
+    return _result(base, task, data, info, prep, folds, {}, run_dir, device, {"fit": fit_seconds},
+                   t_start, warnings, _skipped_unlabelled(data, skipped, {}))
