@@ -105,17 +105,13 @@ class Resolved:
         return self.runner.cache_dir or default_cache_dir()
 
     def feature_spec(self) -> FeatureSpec:
-        return feature_spec(self.task_cls, self.task, self.solution_cls, self.solution)
+        """What the solution reads with these settings, known before any data or network exists."""
+        return _unbuilt(self.task_cls, self.task, self.solution_cls, self.solution).feature_spec()
 
 
 def _unbuilt(task_cls: type, task_cfg: Any, solution_cls: type, params: Any):
     task = task_cls(task_cfg)
     return solution_cls.unbuilt(params, TaskInfo(task.name, task.kind, task.audio))
-
-
-def feature_spec(task_cls: type, task_cfg: Any, solution_cls: type, params: Any) -> FeatureSpec:
-    """What the solution reads with these settings, known before any data or network exists."""
-    return _unbuilt(task_cls, task_cfg, solution_cls, params).feature_spec()
 
 
 def check_features(task_cls: type, task_cfg: Any, solution_cls: type, params: Any) -> FeatureSpec:
@@ -149,11 +145,11 @@ def _too_few_frames(spec: FeatureSpec, need: int) -> str:
             f" solution needs at least {need}; {fixes}")
 
 
-def resolve(pairs: dict[str, str], *, need_solution: bool = True) -> Resolved:
+def resolve(pairs: dict[str, str]) -> Resolved:
     pairs = dict(pairs)
     if "task" not in pairs:
         raise ConfigError(f"missing task=NAME; tasks: {', '.join(registry.tasks.names())}")
-    if need_solution and "solution" not in pairs:
+    if "solution" not in pairs:
         raise ConfigError(f"missing solution=NAME; solutions: {', '.join(registry.solutions.names())}")
     try:
         task_cls = registry.tasks.get(pairs.pop("task"))

@@ -133,18 +133,17 @@ class Objective:
 
     def protocol(self) -> str:
         m = self.metric
-        if self.outer:
-            folds = ", ".join(str(r["test_fold"]) for r in self.validation()["splits"])
-            return (f"nested: this study tunes for outer test fold {self.outer} and never reads it; inside the"
-                    f" other folds, for each of inner folds {folds} a trial trains on the remaining folds and is"
-                    f" scored on whole {getattr(self.task, 'group_name', 'group')} groups held out from them; the"
-                    f" objective is the mean validation {m} over these folds, reported fold by fold for pruning")
         if self.cv:
             folds = ", ".join(str(r["test_fold"]) for r in self.validation()["splits"])
+            group = getattr(self.task, "group_name", "group")
+            mean = f"the objective is the mean validation {m} over these folds, reported fold by fold for pruning"
+            if self.outer:
+                return (f"nested: this study tunes for outer test fold {self.outer} and never reads it; inside the"
+                        f" other folds, for each of inner folds {folds} a trial trains on the remaining folds and is"
+                        f" scored on whole {group} groups held out from them; {mean}")
             return (f"tuned inside the training folds: for each of test folds {folds} a trial trains on the other"
-                    f" folds and is scored on whole {getattr(self.task, 'group_name', 'group')} groups held out"
-                    f" from those training folds; the test fold is never read; the objective is the mean validation"
-                    f" {m} over these folds, reported fold by fold for pruning")
+                    f" folds and is scored on whole {group} groups held out from those training folds; the test"
+                    f" fold is never read; {mean}")
         s = self.splits[0]
         return (f"tuned on the task's validation split ({s.name}, {len(s.valid)} clips): {s.validation_note};"
                 f" test clips are never read; the objective is the validation {m} (of the best epoch for a"
