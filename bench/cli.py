@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bench.config import ConfigError, describe, parse_cli_pairs
+from bench.core.config import ConfigError, describe, parse_cli_pairs
 
 log = logging.getLogger("bench")
 
@@ -53,11 +53,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _is_user_error(exc: BaseException) -> bool:
-    from bench.audio import BadAudioError
-    from bench.checkpoint import CheckpointError
-    from bench.registry import RegistryError
-    from bench.submission import SubmissionError
-    from bench.contracts import LayoutError
+    from bench.core.contracts import LayoutError
+    from bench.core.registry import RegistryError
+    from bench.data.audio import BadAudioError
+    from bench.protocols.submission import SubmissionError
+    from bench.train.checkpoint import CheckpointError
 
     return isinstance(exc, (BadAudioError, CheckpointError, RegistryError, SubmissionError, LayoutError, FileNotFoundError))
 
@@ -91,8 +91,8 @@ class _PlainFormatter(logging.Formatter):
 
 
 def cmd_run(args: list[str]) -> int:
-    from bench.resolve import resolve
-    from bench.runner import run
+    from bench.run.resolve import resolve
+    from bench.run.runner import run
 
     resolved = resolve(parse_cli_pairs(args))
     run_dir = run(resolved)
@@ -104,8 +104,8 @@ def cmd_list(args: list[str]) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from bench import registry
-    from bench.resolve import RunnerConfig
+    from bench.core import registry
+    from bench.run.resolve import RunnerConfig
 
     console = Console()
     if args:
@@ -157,12 +157,12 @@ def cmd_leaderboard(args: list[str]) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from bench import leaderboard
+    from bench.results import leaderboard
 
     pairs = parse_cli_pairs(args)
     unknown = set(pairs) - {"task", "leaderboard", "limit"}
     if unknown:
-        from bench.config import did_you_mean
+        from bench.core.config import did_you_mean
 
         key = sorted(unknown)[0]
         raise ConfigError(f"unknown key '{key}' for leaderboard{did_you_mean(key, ['task', 'leaderboard', 'limit'])}")
@@ -185,7 +185,7 @@ def cmd_leaderboard(args: list[str]) -> int:
 
 
 def cmd_predict(args: list[str]) -> int:
-    from bench.config import did_you_mean, parse_value
+    from bench.core.config import did_you_mean, parse_value
 
     pairs = parse_cli_pairs([a for a in args if "=" in a])
     files = [Path(a) for a in args if "=" not in a]
@@ -205,19 +205,18 @@ def cmd_predict(args: list[str]) -> int:
         skip_bad = parse_value(pairs.get("skip_bad", "false"), bool)
     except ValueError as exc:
         raise ConfigError(f"predict: 'skip_bad={pairs['skip_bad']}' is not valid: {exc}") from None
-    from bench.predict import is_classification, predict_files  # torch: only once the command is known good
+    from bench.core import kinds
+    from bench.run.predict import (
+        predict_files,  # torch: only once the command is known good
+    )
 
     got = predict_files(Path(pairs["run"]), files, pairs.get("device", "auto"), skip_bad=skip_bad)
     info, preds = got.info, got.predictions
     for path, reason in got.bad:
         print(f"skipped {path}: {reason}", file=sys.stderr)
+    kind = kinds.of(info)
     for p in preds:
-        if is_classification(info):
-            best = int(p.outputs.argmax())
-            dist = "  ".join(f"{c}={v:.3f}" for c, v in zip(info.classes, p.outputs))
-            print(f"{p.path}\t{info.classes[best]}\t{p.outputs[best]:.3f}\t{dist}")
-        else:
-            print(f"{p.path}\t" + "  ".join(f"{t}={v:.4f}" for t, v in zip(info.targets, p.outputs)))
+        print(f"{p.path}\t{kind.describe(info, p.outputs)}")
     if not preds:
         print("error: no file could be predicted", file=sys.stderr)
         return 1
@@ -231,7 +230,7 @@ def cmd_report(args: list[str]) -> int:
     keys = {"runs_dir": "runs", "reports_dir": "reports", "studies_dir": "studies"}
     unknown = set(pairs) - set(keys)
     if unknown:
-        from bench.config import did_you_mean
+        from bench.core.config import did_you_mean
 
         key = sorted(unknown)[0]
         raise ConfigError(f"unknown key '{key}' for report{did_you_mean(key, list(keys))}; keys: {', '.join(keys)}"
@@ -246,8 +245,8 @@ def cmd_report(args: list[str]) -> int:
 
 
 def cmd_compare(args: list[str]) -> int:
-    from bench.compare import compare
-    from bench.record import load_result
+    from bench.results.compare import compare
+    from bench.results.record import load_result
 
     if len(args) != 2:
         raise ConfigError("usage: bench compare RUN_A RUN_B (two run folders of one task)")
@@ -276,13 +275,13 @@ def cmd_data(args: list[str]) -> int:
     if not args or args[0] not in ("check", "fetch"):
         raise ConfigError("usage: bench data check task=NAME [data_dir=DIR] [solution=NAME] | bench data fetch NAME --to DIR")
     if args[0] == "fetch":
-        from bench.fetch import fetch_main
+        from bench.data.fetch import fetch_main
 
         return fetch_main(args[1:])
     import json
 
-    from bench.datacheck import check, default_spec
-    from bench.resolve import default_cache_dir, resolve, resolve_task
+    from bench.data.check import check, default_spec
+    from bench.run.resolve import default_cache_dir, resolve, resolve_task
 
     pairs = parse_cli_pairs(args[1:])
     if "solution" in pairs:
@@ -335,7 +334,7 @@ def cmd_study(args: list[str]) -> int:
 def cmd_env(args: list[str]) -> int:
     import json
 
-    from bench.environment import collect
+    from bench.run.environment import collect
 
     if args not in ([], ["--json"]):
         raise ConfigError("usage: bench env [--json]")

@@ -9,8 +9,11 @@ proves its solution or task conforms with three lines of pytest:
 
 (`TaskConformance` with `task = "mytask"` likewise.) The checks are plain functions that
 raise AssertionError, so they need no pytest and can be called from any test runner:
-`check_solution`, `check_min_frames`, `check_params`, `check_task`, `check_pair`.
-`solution_kinds()` and `pairs()` list what to parametrize over.
+`check_solution`, `check_min_frames`, `check_params`, `check_metrics`, `check_task`,
+`check_pair`. `solution_kinds()` and `pairs()` list what to parametrize over.
+
+Nothing here branches on the task kind: toy data, the outputs a solution must give and
+what perfect and constant outputs score all come from `bench.core.kinds`.
 """
 
 from __future__ import annotations
@@ -20,25 +23,61 @@ import json
 import logging
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from bench import registry
-from bench.config import ConfigError, Section, apply_overrides, hints_of
-from bench.contracts import AudioSpec, FitContext, MetricSpec, Task, TaskInfo, TaskKind
+from bench.core import kinds, metrics, registry
+from bench.core.config import ConfigError, Section, apply_overrides, hints_of
+from bench.core.contracts import (
+    AudioSpec,
+    FitContext,
+    MetricSpec,
+    Task,
+    TaskInfo,
+    TaskKind,
+)
 
 _LOG = logging.getLogger("bench.testing")
-# the value a metric takes on perfect outputs; a metric not named here is only held to
-# "perfect outputs score at least as well as constant ones"
-BEST = {"accuracy": 1.0, "macro_f1": 1.0, "log_loss": 0.0, "ccc": 1.0, "mse": 0.0, "rmse": 0.0, "mae": 0.0}
+
+
+def _columns(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, np.float64)
+    return a.reshape(len(a), -1)
+
+
+def _share_of_first(truth: np.ndarray) -> float:
+    return float(np.mean(np.asarray(truth) == 0))
+
+
+# What a metric scores on its kind's constant outputs (`Kind.constant`: uniform class
+# probabilities, whose argmax is the first class; the mean target; the mean feature map),
+# as a function of the truth and the task info. A metric not named here is only held to
+# "constant outputs score no better than perfect ones".
+CHANCE: dict[str, Callable[[np.ndarray, TaskInfo], float]] = {
+    "accuracy": lambda t, info: _share_of_first(t),
+    # only class 0 is predicted: its F1 is 2s/(s+1), every other class present scores 0
+    "macro_f1": lambda t, info: 2 * _share_of_first(t) / (_share_of_first(t) + 1) / len(set(np.asarray(t).tolist()) | {0}),
+    "log_loss": lambda t, info: math.log(len(info.classes)),
+    "ccc": lambda t, info: 0.0,
+    "r2": lambda t, info: 0.0,
+    "mse": lambda t, info: float(_columns(t).var(0).mean()),
+    "rmse": lambda t, info: math.sqrt(_columns(t).var(0).mean()),
+    "mae": lambda t, info: float(np.abs(_columns(t) - _columns(t).mean(0)).mean()),
+    # identical generated clips: no spread, the same mean, so only the real clips' spread is left
+    "frechet_logmel": lambda t, info: float(np.trace(np.atleast_2d(np.cov(metrics.pooled(t), rowvar=False)))),
+}
+# toy (C, F, T) features where a kind's truth is the features (generation); others ignore them
+_TOY_FEATURES = (1, 4, 3)
 
 
 def _solution(solution: str | type) -> type:
     return registry.solutions.get(solution) if isinstance(solution, str) else solution
 
 
-def _task(task: str | type) -> type:
+def _task(task: str | type | Task) -> type:
+    if isinstance(task, Task):
+        return type(task)
     return registry.tasks.get(task) if isinstance(task, str) else task
 
 
@@ -69,17 +108,15 @@ def tiny_params(solution: str | type, **extra: Any) -> Any:
 
 
 def toy_info(kind: TaskKind, audio: AudioSpec = AudioSpec(8000, 1.0)) -> TaskInfo:
-    """A three-class (or two-target) task the solution can be fitted on without any audio."""
-    if kind is TaskKind.REGRESSION:
-        return TaskInfo("contract", kind, audio, (), ("valence", "arousal"))
-    return TaskInfo("contract", kind, audio, ("a", "b", "c"))
+    """A small task of `kind` (three classes, or two targets) a solution can be fitted on without any audio."""
+    return kinds.of(kind).toy_info(audio)
 
 
 def toy_data(shape: tuple[int, ...], kind: TaskKind, n: int = 24, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(n, *shape) random features and the kind's toy targets for them."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, *shape)).astype(np.float32)
-    y = rng.normal(size=(n, 2)).astype(np.float32) if kind is TaskKind.REGRESSION else np.arange(n) % 3
-    return x, y
+    return x, kinds.of(kind).toy_targets(n, rng)
 
 
 def _ctx(tmp_dir: Path) -> FitContext:
@@ -97,38 +134,48 @@ def _refused(fn, match: str) -> None:
     raise AssertionError(f"not refused (expected a ConfigError matching {match!r})")
 
 
-def check_solution(solution: str | type, tmp_dir: Path, kind: TaskKind | None = None) -> None:
-    """Fit on toy features, predict, save, reload into a fresh instance, predict the same.
+def _check_outputs(kind: kinds.Kind, info: TaskInfo, x: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
+    """`out` has the shape of the kind's outputs for (x, y), is finite, and sums to 1 per clip where it is probabilities."""
+    want = kind.perfect(kind.truth(x, y), info).shape
+    assert out.shape == want, f"{kind.kind} outputs have shape {out.shape}, not {want}"
+    assert np.isfinite(out).all(), "the solution gave a non-finite output"
+    if kind.needs == "probabilities":
+        assert out.min() >= 0, "class probabilities must not be negative"
+        np.testing.assert_allclose(out.sum(1), 1.0, rtol=1e-4, err_msg="class probabilities must sum to 1")
 
-    Every kind the solution claims, or only `kind`.
+
+def check_solution(solution: str | type, tmp_dir: Path, kind: TaskKind | None = None) -> None:
+    """Fit on toy features, produce outputs (`predict`, or `generate` for generation), save,
+    reload into a fresh instance, produce the same.
+
+    Every kind the solution claims, or only `kind`. The outputs must have the shape the
+    kind's metrics read, be finite, and be probabilities summing to 1 where those
+    metrics read probabilities.
     """
     cls = _solution(solution)
     assert cls.description and cls.kinds and dataclasses.is_dataclass(cls.Params), \
         f"{cls.__name__} needs a description, kinds and a dataclass Params"
     for k in [kind] if kind is not None else _kinds(cls):
-        info, folder = toy_info(k), Path(tmp_dir) / str(k)
+        kd, info, folder = kinds.of(k), toy_info(k), Path(tmp_dir) / str(k)
         sol = cls(tiny_params(cls), info)
         spec = sol.feature_spec()
         assert (spec.sample_rate, spec.clip_seconds) == (8000, 1.0), "feature_spec must follow the task's audio"
         x, y = toy_data(spec.shape, k)
         ctx = _ctx(folder)
         sol.fit(x[:16], y[:16], x[16:], y[16:], ctx)
-        out = sol.predict(x, ctx)
-        assert out.shape == (len(x), info.n_outputs), f"predict gave {out.shape}, not {(len(x), info.n_outputs)}"
-        assert np.isfinite(out).all(), "predict gave a non-finite output"
-        if k is TaskKind.CLASSIFICATION:
-            np.testing.assert_allclose(out.sum(1), 1.0, rtol=1e-4, err_msg="class probabilities must sum to 1")
+        out = kd.produce(sol, x, y, ctx)
+        _check_outputs(kd, info, x, y, out)
         sol.save(folder / "model")
         again = cls(tiny_params(cls), info)
         again.load_state(folder / "model")
-        np.testing.assert_allclose(again.predict(x, ctx), out, rtol=1e-5, atol=1e-6,
+        np.testing.assert_allclose(kd.produce(again, x, y, ctx), out, rtol=1e-5, atol=1e-6,
                                    err_msg="a reloaded model predicts differently")
 
 
 def check_min_frames(solution: str | type, tmp_dir: Path) -> None:
     """min_frames is honest: a clip of exactly that many frames trains and predicts, and one
     frame fewer is refused with the settings, before any work."""
-    from bench.resolve import check_solution_input
+    from bench.run.resolve import check_solution_input
 
     cls = _solution(solution)
     kind, params = _kinds(cls)[0], tiny_params(cls)
@@ -147,7 +194,7 @@ def check_min_frames(solution: str | type, tmp_dir: Path) -> None:
     x, y = toy_data(spec.shape, kind)
     ctx = _ctx(tmp_dir)
     sol.fit(x[:16], y[:16], x[16:], y[16:], ctx)
-    assert np.isfinite(sol.predict(x, ctx)).all()
+    assert np.isfinite(kinds.of(kind).produce(sol, x, y, ctx)).all()
     assert check_solution_input(cls.unbuilt(params, info(need)), cls.name) == spec
     if need > 1:
         _refused(lambda: check_solution_input(cls.unbuilt(params, info(need - 1)), cls.name),
@@ -172,6 +219,72 @@ def check_params(solution: str | type) -> None:
         assert high is None or space.high <= high, f"{cls.name}.{f.name}: search above the allowed maximum"
 
 
+def _toy_truth(kind: kinds.Kind, y: np.ndarray, seed: int = 0) -> np.ndarray:
+    """What the kind scores outputs against for targets `y` (toy features where that is the features)."""
+    x = np.random.default_rng(seed).normal(size=(len(y), *_TOY_FEATURES)).astype(np.float32)
+    return kind.truth(x, y)
+
+
+def _check_outcomes(what: str, primary: str, kind: kinds.Kind, info: TaskInfo, truth: np.ndarray,
+                    score: Callable[[np.ndarray], dict[str, float]]) -> None:
+    """Perfect outputs score each registered metric's best; constant ones no better, and CHANCE where known."""
+    perfect, constant = score(kind.perfect(truth, info)), score(kind.constant(truth, info))
+    assert primary in perfect, f"{what}: score must return the primary metric {primary!r}"
+    for name, value in perfect.items():
+        m = metrics.METRICS.get(name)
+        if m is None or m.needs != kind.needs:
+            continue  # a task's own extra figure: nothing known to hold it to
+        if m.best is not None:
+            assert math.isclose(value, m.best, rel_tol=1e-6, abs_tol=1e-6), \
+                f"{what}: {name} of perfect outputs is {value}, not its best value {m.best}"
+        assert name in constant, f"{what}: {name} is scored on perfect outputs but not on constant ones"
+        assert not m.better(constant[name], value), \
+            f"{what}: {name} of constant outputs ({constant[name]}) beats perfect outputs ({value})"
+        if name in CHANCE:
+            expect = CHANCE[name](truth, info)
+            assert math.isclose(constant[name], expect, rel_tol=1e-6, abs_tol=1e-6), \
+                (f"{what}: {name} of constant outputs (the same output for every clip) is {constant[name]},"
+                 f" not {expect}, what the metric gives a model that learnt nothing")
+
+
+def check_metrics(task: str | type | Task, n: int = 24, seed: int = 0) -> None:
+    """The task's metrics agree with the registry and score toy outputs of its kind as they should.
+
+    Checked, with no data loaded:
+    - every metric the task names (`metric.primary`, `metric.others`) is registered in
+      `bench.core.metrics` and reads what the task's kind produces (probabilities,
+      values or features), and `metric.direction` is the registry's for the primary;
+    - on the kind's toy targets, each metric of perfect outputs (`Kind.perfect`) is the
+      metric's `best` (where it has one), and of constant outputs (`Kind.constant`) no
+      better than that;
+    - where the value of constant outputs is known (`CHANCE`), exactly that value:
+      accuracy of uniform probabilities is the share of the first class (the argmax of a
+      tie), macro_f1 that class's F1 over the classes present, log_loss log(n_classes);
+      the mean target has ccc 0 and r2 0, mse the targets' variance, rmse its root, mae
+      the mean absolute deviation; identical generated clips have frechet_logmel equal to
+      the trace of the real clips' feature covariance.
+    `check_task` runs the same outcome checks through the task's own `score` on its data.
+    """
+    cls = _task(task)
+    kind = kinds.of(cls)
+    names = (cls.metric.primary, *cls.metric.others)
+    for name in names:
+        try:
+            m = metrics.get(name)
+        except KeyError as exc:
+            raise AssertionError(f"task {cls.name}: {exc.args[0]}") from None
+        assert m.needs == kind.needs, \
+            f"task {cls.name}: metric {name!r} reads {m.needs}, but {kind.kind} tasks produce {kind.needs}"
+    primary = metrics.get(cls.metric.primary)
+    assert cls.metric.direction == primary.direction, \
+        (f"task {cls.name}: its MetricSpec gives {cls.metric.primary!r} the direction {cls.metric.direction!r},"
+         f" the metric registry {primary.direction!r}; make them agree")
+    info = kind.toy_info(AudioSpec(8000, 1.0))
+    truth = _toy_truth(kind, kind.toy_targets(n, np.random.default_rng(seed)), seed)
+    _check_outcomes(f"task {cls.name}, toy outputs", cls.metric.primary, kind, info, truth,
+                    lambda outputs: {name: metrics.get(name)(truth, outputs) for name in names})
+
+
 def tiny_task(task: str | type) -> Task:
     cls = _task(task)
     assert "tiny" in cls.presets, f"task {cls.name} needs a tiny preset for smoke tests"
@@ -181,27 +294,32 @@ def tiny_task(task: str | type) -> Task:
 
 
 def check_task(task: str | type, cache_dir: Path) -> None:
-    """Load the tiny embedded data into `cache_dir`; splits keep test apart from train and valid
-    (indices and groups); targets match the info; perfect and constant outputs score as the
-    metric says."""
+    """The task's metrics (`check_metrics`); then load the tiny embedded data into `cache_dir`:
+    splits keep test apart from train and valid (indices and groups); targets match the
+    info; the task's `score` of perfect and constant outputs is what `check_metrics` says."""
     cls = _task(task)
     assert cls.description and isinstance(cls.metric, MetricSpec) and isinstance(cls.kind, TaskKind)
+    check_metrics(cls)
+    kind = kinds.of(cls)
     t = tiny_task(cls)
     data = t.load(Path(cache_dir), _LOG)
     assert data.clips and all(c.path.exists() for c in data.clips), "load gave no clips, or missing files"
     info, y = t.info(data), t.targets(data)
     assert info.kind is cls.kind and info.audio == t.audio
-    if cls.kind is TaskKind.REGRESSION:
-        assert y.shape == (len(data.clips), len(info.targets)) and np.isfinite(y).all()
-    else:
+    if kind.class_targets:
         assert y.shape == (len(data.clips),) and info.n_outputs == len(data.classes)
         assert y.min() >= 0 and y.max() < len(data.classes), "a target is not a class index"
+    else:
+        assert y.shape == (len(data.clips), info.n_outputs) and np.isfinite(y).all(), \
+            f"targets have shape {y.shape}, not (clips, outputs) = {(len(data.clips), info.n_outputs)}, or are not finite"
     splits = t.splits(data, seed=0)
     assert splits, "the protocol has no split"
     for s in splits:
         _check_split(s, data, len(data.clips))
         scored = s.test if len(s.test) else s.valid
-        _check_scores(t, y[scored], data)
+        truth = _toy_truth(kind, y[scored])
+        _check_outcomes(f"task {cls.name}, split {s.name}", cls.metric.primary, kind, info, truth,
+                        lambda outputs: t.score(truth, outputs, data))
 
 
 def _check_split(s, data, n: int) -> None:
@@ -216,39 +334,11 @@ def _check_split(s, data, n: int) -> None:
     assert not groups(test) & (groups(train) | groups(valid)), f"split {s.name}: a grouping key spans test and train/valid"
 
 
-def _check_scores(t: Task, y: np.ndarray, data) -> None:
-    metric = t.metric
-    if t.kind is TaskKind.CLASSIFICATION:
-        n = len(data.classes)
-        perfect = t.score(y, np.eye(n)[y], data)
-        constants = {c: t.score(y, np.tile(np.eye(n)[c], (len(y), 1)), data) for c in range(n)}
-        for c, got in constants.items():
-            share = float(np.mean(y == c))
-            present = len(set(y.tolist()) | {c})
-            expect = {"accuracy": share, "macro_f1": 2 * share / (share + 1) / present}
-            for name, value in expect.items():
-                if name in got:
-                    assert math.isclose(got[name], value, abs_tol=1e-9), \
-                        f"{name} of always predicting class {c} is {got[name]}, not {value}"
-    else:
-        perfect = t.score(y, y.copy(), data)
-        constants = {"mean": t.score(y, np.tile(y.mean(0), (len(y), 1)), data)}
-        if "ccc" in constants["mean"]:
-            assert math.isclose(constants["mean"]["ccc"], 0.0, abs_tol=1e-9), "ccc of a constant guess must be 0"
-    assert metric.primary in perfect, f"score must return the primary metric {metric.primary!r}"
-    best = BEST.get(metric.primary)
-    if best is not None:
-        assert math.isclose(perfect[metric.primary], best, abs_tol=1e-9), \
-            f"{metric.primary} of perfect outputs is {perfect[metric.primary]}, not {best}"
-    for got in constants.values():
-        assert not metric.better(got[metric.primary], perfect[metric.primary]), "a constant guess beats perfect outputs"
-
-
 def check_pair(task: str | type, solution: str | type, tmp_dir: Path, cache_dir: Path | None = None) -> dict:
     """A real tiny run (preset=tiny, one epoch, one fold) of `solution` on `task` through
     `bench run`'s pipeline; returns the result record."""
-    from bench.resolve import resolve
-    from bench.runner import run
+    from bench.run.resolve import resolve
+    from bench.run.runner import run
 
     tcls, scls = _task(task), _solution(solution)
     tmp_dir = Path(tmp_dir)
@@ -268,8 +358,9 @@ def check_pair(task: str | type, solution: str | type, tmp_dir: Path, cache_dir:
     assert result["metric"] == tcls.metric.primary and len(result["folds"]) == 1
     score = result["folds"][0]["score"]
     assert math.isfinite(score), f"{tcls.name} × {scls.name} scored {score}"
-    if tcls.metric.primary in ("accuracy", "macro_f1"):
-        assert 0.0 <= score <= 1.0, f"{tcls.metric.primary}={score} out of range"
+    primary = metrics.get(tcls.metric.primary)
+    if primary.best is not None:
+        assert not primary.better(score, primary.best), f"{primary.name}={score} is better than its best value {primary.best}"
     for rel in result.get("artifacts", {}).values():
         assert (run_dir / rel).exists(), f"the task named an output {rel} that was not written"
     return result
@@ -311,8 +402,11 @@ class TaskConformance:
     solutions: tuple[str, ...] | None = None
     cache_dir: Path | None = None
 
+    def test_metrics(self):
+        check_metrics(self.task)
+
     def test_contract(self):
-        from bench.resolve import default_cache_dir
+        from bench.run.resolve import default_cache_dir
 
         check_task(self.task, self.cache_dir or default_cache_dir())
 

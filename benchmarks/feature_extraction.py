@@ -5,7 +5,7 @@ rates, bit depths and channel counts), times
 
 - librosa: librosa.load(sr=task rate, mono) + pad/cut + librosa.feature.melspectrogram
   + power_to_db, one file after another (what a seed notebook does);
-- bench, cold cache: bench.features.extract into an empty feature cache (decode,
+- bench, cold cache: bench.data.features.extract into an empty feature cache (decode,
   resample and log-mel in one worker process per core, results written to SQLite);
 - bench, warm cache: the same call again (content-hash lookups only);
 - bench frontend, mel batched on --device: decode and resample on the CPU, then one
@@ -31,11 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import header, ratio  # noqa: E402
 
 from bench import registry  # noqa: E402
-from bench.cache import FeatureCache  # noqa: E402
-from bench.config import Section, apply_overrides  # noqa: E402
-from bench.contracts import FeatureSpec  # noqa: E402
-from bench.features import extract  # noqa: E402
-from bench.frontend import _mel, extract_file, load_waveform, power_to_db  # noqa: E402
+from bench.core.config import Section, apply_overrides  # noqa: E402
+from bench.core.contracts import FeatureSpec  # noqa: E402
+from bench.data.cache import FeatureCache  # noqa: E402
+from bench.data.features import extract  # noqa: E402
+from bench.data.frontend import _mel, extract_file, load_waveform, power_to_db  # noqa: E402
 
 
 def librosa_features(paths, spec: FeatureSpec) -> np.ndarray:
@@ -118,7 +118,7 @@ def main() -> None:
 
 
 def _workers_text(workers: int, n: int) -> str:
-    from bench.features import _PARALLEL_MIN
+    from bench.data.features import _PARALLEL_MIN
 
     if workers == 1 or n < _PARALLEL_MIN:
         return "one process"

@@ -3,8 +3,8 @@
 Both paths train the same timm model, from the same initial weights, on the same
 log-mel features with the same augmentations and optimizer:
 
-- bench: features held as one tensor (bench.devicedata); each batch is an index
-  gather, augmented as a whole batch on the device (bench.augment), resized to the
+- bench: features held as one tensor (bench.train.devicedata); each batch is an index
+  gather, augmented as a whole batch on the device (bench.train.augment), resized to the
   image size inside the model (solutions.efficientnet.ToImage), class-balanced order.
 - seed-style: a torch Dataset that converts, resizes and augments one clip at a time
   on the CPU (numpy masks, noise, gain, segment shuffle), batched by a DataLoader
@@ -33,11 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import header, ratio  # noqa: E402
 
-from bench.augment import AugmentConfig, BatchAugment  # noqa: E402
-from bench.contracts import FitContext  # noqa: E402
-from bench.devicedata import DeviceData  # noqa: E402
-from bench.torchsolution import Standardize  # noqa: E402
-from bench.training import LoopConfig, Trainer  # noqa: E402
+from bench.core import kinds  # noqa: E402
+from bench.core.contracts import FitContext, TaskKind  # noqa: E402
+from bench.train.augment import AugmentConfig, BatchAugment  # noqa: E402
+from bench.train.devicedata import DeviceData  # noqa: E402
+from bench.train.torch_solution import Standardize  # noqa: E402
+from bench.train.trainer import LoopConfig, Trainer  # noqa: E402
 from solutions.efficientnet import ToImage, _create  # noqa: E402
 
 AUG = dict(gain_p=0.5, gain_db=6.0, noise_p=0.3, noise_std=0.05, shuffle_p=0.2, shuffle_segments=4,
@@ -69,7 +70,8 @@ def bench_path(args, x, y, n_classes, channels_last=False, compile=False) -> flo
     ctx = FitContext(workdir=Path(tempfile.mkdtemp()), device=args.device, amp=True, progress=False,
                      log=logging.getLogger("benchmark"))
     loop = LoopConfig(args.epochs, args.batch_size, 99, balanced=True, channels_last=channels_last, compile=compile)
-    trainer = Trainer(model, opt, None, nn.CrossEntropyLoss(label_smoothing=0.1), ctx, loop, augment=aug)
+    trainer = Trainer(model, opt, None, nn.CrossEntropyLoss(label_smoothing=0.1), ctx, loop, augment=aug,
+                      kind=kinds.of(TaskKind.CLASSIFICATION))
     model.to(device, memory_format=trainer.memory_format)
     data = DeviceData(x, y, device)
     trainer._train_epoch(DeviceData(x[: args.batch_size], y[: args.batch_size], device), 0)  # warm-up (and compile)

@@ -1,1 +1,1 @@
-"""Built-in solutions. Each module registers itself with `bench.registry.register_solution`."""
+"""Built-in solutions. Each module registers itself with `bench.core.registry.register_solution`."""

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from bench.config import FloatRange, IntRange, param
-from bench.contracts import AudioSpec, FeatureSpec
+from bench.core.config import FloatRange, IntRange, param
+from bench.core.contracts import AudioSpec, FeatureSpec
 
 
 @dataclass

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from bench.config import ConfigError
+from bench.core.config import ConfigError
 
 SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 WRAPPERS = ("state_dict_ema", "state_dict", "model")

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from bench.config import ConfigError, FloatRange, param
-from bench.contracts import FeatureSpec, TaskKind
-from bench.registry import register_solution
-from bench.torchsolution import TorchSolution
+from bench.core.config import ConfigError, FloatRange, param
+from bench.core.contracts import FeatureSpec, TaskKind
+from bench.core.registry import register_solution
+from bench.train.torch_solution import TorchSolution
 from solutions._params import AdamPlateauParams, MelParams, adam_plateau, mel_spec
 
 

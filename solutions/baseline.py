@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.checkpoint import CheckpointError, load_weights, save_weights
-from bench.config import FloatRange, param
-from bench.contracts import FeatureSpec, FitContext, FitResult, Solution, TaskKind
-from bench.registry import register_solution
+from bench.core.config import FloatRange, param
+from bench.core.contracts import FeatureSpec, FitContext, FitResult, Solution, TaskKind
+from bench.core.registry import register_solution
+from bench.train.checkpoint import CheckpointError, load_weights, save_weights
 
 WEIGHTS = "linear.safetensors"
 
@@ -58,7 +58,10 @@ class Baseline(Solution):
         return 2  # the first-difference statistics need two frames
 
     def fit(self, x_train, y_train, x_valid, y_valid, ctx: FitContext) -> FitResult:
-        from sklearn.linear_model import LogisticRegression, Ridge  # slow to import; only fit needs it
+        from sklearn.linear_model import (  # slow to import; only fit needs it
+            LogisticRegression,
+            Ridge,
+        )
         from sklearn.preprocessing import StandardScaler
 
         feats = clip_statistics(x_train)

@@ -4,10 +4,10 @@ The (1, n_mels, frames) log-mel of each clip is standardised, resized on the dev
 to img_size x img_size and repeated to 3 channels inside the model, so training,
 prediction and the MAC count all see the same network. Training: class-balanced
 sampling, SpecAugment, noise, gain, time-segment shuffling, mixup and cutmix with
-mixed labels (bench.augment, on the device), AdamW with OneCycleLR stepped per
-batch, label smoothing, mixed precision on CUDA, best weights by validation
-accuracy. Prediction averages the probabilities of a clean pass and `tta - 1`
-lightly noised and gained passes.
+mixed labels (bench.train.augment, on the device), AdamW with OneCycleLR stepped per
+batch, label smoothing, mixed precision on CUDA, best weights by the task's metric
+on validation (accuracy for the shipped tasks). Prediction averages the
+probabilities of a clean pass and `tta - 1` lightly noised and gained passes.
 
 Weights never come from a hub: `pretrained=FILE` loads a local timm checkpoint,
 otherwise the network starts from random weights and the run is tagged random-init.
@@ -15,6 +15,7 @@ otherwise the network starts from random weights and the run is tagged random-in
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +24,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.augment import AugmentConfig, BatchAugment
-from bench.config import ConfigError, FloatRange, IntRange, did_you_mean, param
-from bench.contracts import FeatureSpec, FitContext, TaskKind
-from bench.devicedata import DeviceData
-from bench.registry import register_solution
-from bench.torchsolution import TorchSolution
-from bench.training import LoopConfig
+from bench.core.config import ConfigError, FloatRange, IntRange, did_you_mean, param
+from bench.core.contracts import FeatureSpec, FitContext, TaskKind
+from bench.core.registry import register_solution
+from bench.train.augment import AugmentConfig, BatchAugment
+from bench.train.devicedata import DeviceData
+from bench.train.torch_solution import TorchSolution
+from bench.train.trainer import LoopConfig
 from solutions._params import mel_spec
 from solutions._pretrained import read_state_dict
 
@@ -136,8 +137,8 @@ class EfficientNet(TorchSolution):
 
     def loop_config(self) -> LoopConfig:
         p = self.params
-        return LoopConfig(p.epochs, p.batch_size, p.patience or p.epochs + 1, "accuracy", sched_step="batch",
-                          balanced=p.balanced, channels_last=p.channels_last, compile=p.compile)
+        return dataclasses.replace(super().loop_config(), patience=p.patience or p.epochs + 1, sched_step="batch",
+                                   balanced=p.balanced, channels_last=p.channels_last, compile=p.compile)
 
     def loss_fn(self):
         return nn.CrossEntropyLoss(label_smoothing=self.params.label_smoothing)
@@ -160,7 +161,7 @@ class EfficientNet(TorchSolution):
         total = None
         for k in range(self.params.tta):
             transform = self._tta_pass(k, ctx) if k else None
-            probs = torch.softmax(trainer.predict(data, transform=transform), dim=1)
+            probs = self.task_kind.postprocess(trainer.predict(data, transform=transform))
             total = probs if total is None else total + probs
         return (total / self.params.tta).numpy()
 

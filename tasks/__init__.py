@@ -1,1 +1,1 @@
-"""Built-in tasks. Each module or package here registers itself with `bench.registry.register_task`."""
+"""Built-in tasks. Each module or package here registers itself with `bench.core.registry.register_task`."""

@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
-
 from conftest import run_cli, system_tool_missing
 
 CHROMIUM = os.environ.get("BENCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -108,7 +107,11 @@ def make_study(folder: Path, name: str, run_of_trial: dict[int, Path]) -> Path:
     reporting intermediate values; the JSON has the fields `bench tune` writes.
     """
     import optuna
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
     from optuna.trial import TrialState
 
     folder.mkdir(parents=True, exist_ok=True)

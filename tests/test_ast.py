@@ -11,8 +11,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from bench.config import ConfigError
-from bench.contracts import AudioSpec, FitContext, TaskInfo, TaskKind
+from bench.core.config import ConfigError
+from bench.core.contracts import AudioSpec, FitContext, TaskInfo, TaskKind
 from solutions.ast import AST, ASTParams
 from solutions.ast.model import patch_grid, resample_pos_embed
 from solutions.ast.pretrained import load_pretrained

@@ -8,7 +8,7 @@ import textwrap
 
 import torch
 
-from bench.checkpoint import load_state, load_weights, save_state, save_weights
+from bench.train.checkpoint import load_state, load_weights, save_state, save_weights
 
 
 def test_writer_killed_halfway_leaves_previous_checkpoint(tmp_path):
@@ -16,7 +16,7 @@ def test_writer_killed_halfway_leaves_previous_checkpoint(tmp_path):
     save_state(path, {"epoch": 1, "w": torch.arange(4.0)})
     script = textwrap.dedent(f'''
         import os, torch
-        from bench.atomic import atomic_path
+        from bench.core.atomic import atomic_path
         with atomic_path({str(path)!r}) as tmp:
             with open(tmp, "wb") as fh:
                 fh.write(b"half a checkpoint")

@@ -10,9 +10,9 @@ import pytest
 import soundfile as sf
 import torch
 
-from bench.audio import BadAudioError, Decoded, decode, to_mono
-from bench.contracts import FeatureSpec
-from bench.frontend import extract_file, load_waveform
+from bench.core.contracts import FeatureSpec
+from bench.data.audio import BadAudioError, Decoded, decode, to_mono
+from bench.data.frontend import extract_file, load_waveform
 
 
 def tone(sr: int, seconds: float = 0.25, freq: float = 440.0, amp: float = 0.5) -> np.ndarray:

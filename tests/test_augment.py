@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.augment import AugmentConfig, BatchAugment, sample_beta, sample_gamma
+from bench.train.augment import AugmentConfig, BatchAugment, sample_beta, sample_gamma
 
 
 def _batch(n=8, f=16, t=40, seed=0):

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import bench.cache
-from bench.cache import FeatureCache, hash_file, spec_key
-from bench.contracts import FeatureSpec
-from bench.features import extract
-from bench.frontend import FEATURE_VERSION, extract_file
+import bench.data.cache
+from bench.core.contracts import FeatureSpec
+from bench.data.cache import FeatureCache, hash_file, spec_key
+from bench.data.features import extract
+from bench.data.frontend import FEATURE_VERSION, extract_file
 
 SPEC = FeatureSpec("logmel", 16000, 0.25, n_fft=512, hop_length=256, n_mels=32)
 
@@ -113,7 +113,7 @@ def test_new_bytes_under_old_name_miss(clips, cache_folder):
 
 def test_new_bytes_miss_even_when_the_stat_shortcut_is_trusted(clips, cache_folder, monkeypatch):
     # pretend every recorded stat is old enough to trust (no racy-clean re-hash)
-    monkeypatch.setattr(bench.cache, "_RACY_NS", -(10**18))
+    monkeypatch.setattr(bench.data.cache, "_RACY_NS", -(10**18))
     cache = FeatureCache(cache_folder)
     run(clips, cache)
     target = clips[2]
@@ -127,8 +127,8 @@ def test_new_bytes_miss_even_when_the_stat_shortcut_is_trusted(clips, cache_fold
 
 def test_stat_shortcut_skips_rehash_and_racy_files_are_rehashed(clips, cache_folder, monkeypatch):
     calls = []
-    real = bench.cache.hash_file
-    monkeypatch.setattr(bench.cache, "hash_file", lambda p: calls.append(p) or real(p))
+    real = bench.data.cache.hash_file
+    monkeypatch.setattr(bench.data.cache, "hash_file", lambda p: calls.append(p) or real(p))
     cache = FeatureCache(cache_folder)
     run(clips, cache)
     assert len(calls) == len(clips)
@@ -138,7 +138,7 @@ def test_stat_shortcut_skips_rehash_and_racy_files_are_rehashed(clips, cache_fol
     assert run(clips, cache).hits == len(clips)
     assert len(calls) == len(clips)
     # once trusted, unchanged files are not read again
-    monkeypatch.setattr(bench.cache, "_RACY_NS", -(10**18))
+    monkeypatch.setattr(bench.data.cache, "_RACY_NS", -(10**18))
     calls.clear()
     assert run(clips, cache).hits == len(clips)
     assert calls == []
@@ -238,7 +238,7 @@ def test_feature_version_change_misses(clips, cache_folder, monkeypatch):
     cache = FeatureCache(cache_folder)
     run(clips, cache)
     old_key = spec_key(SPEC)
-    monkeypatch.setattr(bench.cache, "FEATURE_VERSION", FEATURE_VERSION + 1)
+    monkeypatch.setattr(bench.data.cache, "FEATURE_VERSION", FEATURE_VERSION + 1)
     assert spec_key(SPEC) != old_key
     bumped = run(clips, cache)
     assert (bumped.hits, bumped.misses) == (0, len(clips))

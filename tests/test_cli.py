@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bench import leaderboard
+from bench.results import leaderboard
 
 pytestmark = pytest.mark.slow
 

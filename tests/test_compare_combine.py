@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import combine
-from bench.compare import compare, paired_t, wilcoxon_p
-from bench.config import ConfigError
+from bench.core.config import ConfigError
+from bench.results.compare import compare, paired_t, wilcoxon_p
+from bench.run import combine
 
 
 def _result(run_id, scores, task="esc50", config_hash="h1", n_total=5, finished="2026-11-22T10:00:00+00:00"):

@@ -7,9 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import (ConfigError, FloatRange, Section, apply_overrides, from_dict, param,
-                          parse_cli_pairs, to_dict)
-from bench.resolve import resolve
+from bench.core.config import (
+    ConfigError,
+    FloatRange,
+    Section,
+    apply_overrides,
+    from_dict,
+    param,
+    parse_cli_pairs,
+    to_dict,
+)
+from bench.run.resolve import resolve
 
 
 @dataclass
@@ -104,7 +112,7 @@ def test_resolve_checks_everything_before_work(tmp_path):
     with pytest.raises(ConfigError, match="unknown preset 'tinny'.*did you mean 'tiny'"):
         resolve({"task": "kaggle5", "solution": "audiocnn", "preset": "tinny"})
     with pytest.raises(ConfigError, match="multiple of 8"):
-        from bench.contracts import TaskInfo, AudioSpec, TaskKind
+        from bench.core.contracts import AudioSpec, TaskInfo, TaskKind
         r = resolve({"task": "kaggle5", "solution": "audiocnn", "n_mels": "60"})
         r.solution_cls(r.solution, TaskInfo("kaggle5", TaskKind.CLASSIFICATION, AudioSpec(16000, 1.0), ("a", "b")))
 

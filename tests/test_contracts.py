@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from bench import registry, testing
-from bench.contracts import Split, TaskKind
+from bench import testing
+from bench.core import metrics, registry
+from bench.core.contracts import MetricSpec, Split, TaskKind
 
 # one cheap pair per kind in the default run; the whole matrix is slow (about 2 minutes on 2 cores)
 FAST = {TaskKind.CLASSIFICATION: ("kaggle5", "audiocnn")}
@@ -76,11 +79,55 @@ class _Generous(registry.tasks.get("kaggle5")):
         return {"accuracy": 1.0, "macro_f1": 1.0}
 
 
-@pytest.mark.parametrize("broken,match", [(_Leaky, "in two parts"), (_Generous, "always predicting class")])
+@pytest.mark.parametrize("broken,match", [(_Leaky, "in two parts"), (_Generous, "accuracy of constant outputs")])
 def test_kit_catches_a_broken_task(broken, match, cache_dir):
     with pytest.raises(AssertionError, match=match):
         testing.check_task(broken, cache_dir)
 
+
+def test_every_task_names_registered_metrics_of_its_kind():
+    """check_metrics alone, with no data: the registry side of every built-in task."""
+    for name in registry.tasks.names():
+        testing.check_metrics(name)
+
+
+def _naming(spec: MetricSpec) -> type:
+    return type("Named", (registry.tasks.get("kaggle5"),), {"metric": spec})
+
+
+@pytest.mark.parametrize("spec,match", [
+    (MetricSpec("acuracy", "max"), "unknown metric 'acuracy' \\(did you mean 'accuracy'\\?\\)"),
+    (MetricSpec("accuracy", "max", ("ccc",)), "metric 'ccc' reads values, but classification tasks produce probabilities"),
+    (MetricSpec("accuracy", "min"), "the direction 'min', the metric registry 'max'"),
+])
+def test_kit_catches_a_task_whose_metrics_disagree_with_the_registry(spec, match):
+    with pytest.raises(AssertionError, match=match):
+        testing.check_metrics(_naming(spec))
+
+
+def test_kit_catches_a_registered_metric_that_misjudges_perfect_or_constant_outputs(monkeypatch):
+    # an error rate registered as if it were an accuracy: perfect outputs score 0, not its best 1
+    inverted = metrics.Metric("error_rate", lambda t, p: 1 - metrics.accuracy(t, p), "max", "probabilities", 1.0, "")
+    monkeypatch.setitem(metrics.METRICS, "error_rate", inverted)
+    with pytest.raises(AssertionError, match="error_rate of perfect outputs is 0.0, not its best value 1.0"):
+        testing.check_metrics(_naming(MetricSpec("accuracy", "max", ("error_rate",))))
+    # no best stated: still, a constant guess may not beat perfect outputs
+    monkeypatch.setitem(metrics.METRICS, "error_rate", dataclasses.replace(inverted, best=None))
+    with pytest.raises(AssertionError, match="error_rate of constant outputs .* beats perfect outputs"):
+        testing.check_metrics(_naming(MetricSpec("accuracy", "max", ("error_rate",))))
+
+
+class _Unnormalised(registry.solutions.get("baseline")):
+    """Class scores that are not probabilities: the argmax is right, the metrics that read probabilities are not."""
+
+    def predict(self, x, ctx):
+        return super().predict(x, ctx) * 2.0
+
+
+def test_kit_catches_outputs_that_are_not_probabilities(tmp_path):
+    with pytest.raises(AssertionError, match="class probabilities must sum to 1"):
+        testing.check_solution(_Unnormalised, tmp_path, TaskKind.CLASSIFICATION)
+    testing.check_solution(_Unnormalised, tmp_path / "values", TaskKind.REGRESSION)  # values need not sum to 1
 
 
 def test_task_conformance_class_runs_the_kit(cache_dir):
@@ -90,3 +137,9 @@ def test_task_conformance_class_runs_the_kit(cache_dir):
     Broken.cache_dir = cache_dir
     with pytest.raises(AssertionError, match="in two parts"):
         Broken().test_contract()
+
+    class Misnamed(testing.TaskConformance):
+        task = _naming(MetricSpec("acuracy", "max"))
+
+    with pytest.raises(AssertionError, match="did you mean 'accuracy'"):
+        Misnamed().test_metrics()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import leaderboard
+from bench.results import leaderboard
 
 pytestmark = pytest.mark.slow
 

@@ -9,11 +9,13 @@ import pytest
 import torch
 from torch import nn
 
-from bench.augment import AugmentConfig, BatchAugment
-from bench.complexity import measure
-from bench.contracts import FitContext
-from bench.devicedata import DeviceData, choose_placement
-from bench.training import LoopConfig, Trainer, balanced_order
+from bench.core import kinds
+from bench.core.contracts import FitContext, TaskKind
+from bench.train.augment import AugmentConfig, BatchAugment
+from bench.train.callbacks import BaseCallback
+from bench.train.complexity import measure
+from bench.train.devicedata import DeviceData, choose_placement
+from bench.train.trainer import LoopConfig, Trainer, balanced_order
 
 GiB = 1 << 30
 
@@ -64,16 +66,18 @@ class _Net(nn.Module):
         return self.fc(self.drop(self.conv(x).mean(dim=(2, 3))))
 
 
-def _trainer(workdir, epochs=4, on_epoch=None, stop_after=None):
+def _trainer(workdir, epochs=4, callbacks=(), stop_after=None):
     torch.manual_seed(0)
     model = _Net()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     steps = -(-40 // 8)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=epochs * steps)
-    ctx = FitContext(workdir=workdir, progress=False, log=logging.getLogger("test"), seed=5, on_epoch=on_epoch)
+    ctx = FitContext(workdir=workdir, progress=False, log=logging.getLogger("test"), seed=5,
+                     callbacks=list(callbacks))
     aug = BatchAugment(AugmentConfig(gain_p=0.5, gain_db=3, freq_masks=1, freq_width=2, mix_p=0.5), 3)
     cfg = LoopConfig(epochs, 8, patience=99, sched_step="batch", balanced=True)
-    return Trainer(model, opt, sched, nn.CrossEntropyLoss(label_smoothing=0.1), ctx, cfg, augment=aug)
+    return Trainer(model, opt, sched, nn.CrossEntropyLoss(label_smoothing=0.1), ctx, cfg, augment=aug,
+                   kind=kinds.of(TaskKind.CLASSIFICATION))
 
 
 def _data():
@@ -101,12 +105,13 @@ def test_resume_after_a_kill_equals_an_uninterrupted_fit(tmp_path):
     clean = _trainer(tmp_path / "clean")
     clean_fit = clean.fit(*_data())
 
-    def kill(epoch, row):
-        if epoch == 2:
-            raise _Killed
+    class Kill(BaseCallback):
+        def on_epoch_end(self, epoch, row):
+            if epoch == 2:
+                raise _Killed
 
     with pytest.raises(_Killed):
-        _trainer(tmp_path / "killed", on_epoch=kill).fit(*_data())
+        _trainer(tmp_path / "killed", callbacks=[Kill()]).fit(*_data())
     again = _trainer(tmp_path / "killed")
     fit = again.fit(*_data())
     assert fit.resumed_from == 2

@@ -13,8 +13,8 @@ import timm
 import torch
 from safetensors.torch import save_file
 
-from bench.config import ConfigError, Section, apply_overrides
-from bench.contracts import AudioSpec, FitContext, TaskInfo, TaskKind
+from bench.core.config import ConfigError, Section, apply_overrides
+from bench.core.contracts import AudioSpec, FitContext, TaskInfo, TaskKind
 from solutions.efficientnet import EfficientNet, PretrainedMismatch
 
 INFO = TaskInfo("t", TaskKind.CLASSIFICATION, AudioSpec(8000, 1.0), ("a", "b", "c"))

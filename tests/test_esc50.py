@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bench.contracts import LayoutError
+from bench.core.contracts import LayoutError
 from tasks.esc50 import COLUMNS, ESC50, ESC50Config, read_esc50
 from tasks.esc50.synth import CATEGORIES, N_FOLDS, SAMPLE_RATE, generate, render_clip
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bench.audio import BadAudioError
-from bench.cache import FeatureCache
-from bench.contracts import FeatureSpec
-from bench import features
-from bench.features import Extracted, extract
-from bench.frontend import extract_file
+from bench.core.contracts import FeatureSpec
+from bench.data import features
+from bench.data.audio import BadAudioError
+from bench.data.cache import FeatureCache
+from bench.data.features import Extracted, extract
+from bench.data.frontend import extract_file
 
 SPEC = FeatureSpec("logmel+mfcc", 16000, 0.25, n_fft=512, hop_length=256, n_mels=32, n_mfcc=13)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import fetch as fetch_mod
-from bench.fetch import DOWNLOADS, MIRROR_ENV, fetch_main
-from bench.sources import DATASETS, HASH_LENGTHS, Archive, split_checksum
+from bench.data import fetch as fetch_mod
+from bench.data.fetch import DOWNLOADS, MIRROR_ENV, fetch_main
+from bench.data.sources import DATASETS, HASH_LENGTHS, Archive, split_checksum
 
 # --- a local server that can cut connections and ignore Range ---------------------------
 

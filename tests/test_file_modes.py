@@ -13,8 +13,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.atomic import atomic_dir, write_text
 from conftest import REPO, run_cli
+
+from bench.core.atomic import atomic_dir, write_text
 
 
 @contextmanager
@@ -51,7 +52,7 @@ def _killed_writer(kind: str, target: Path) -> None:
     """A writer that dies inside an atomic write, leaving its temporary behind."""
     body = {"dir": "with atomic_dir(target) as tmp:\n    (tmp / 'train').mkdir()\n    os._exit(9)",
             "file": "with atomic_path(target) as tmp:\n    tmp.write_text('half a page')\n    os._exit(9)"}[kind]
-    script = f"import os, sys\nfrom pathlib import Path\nfrom bench.atomic import atomic_dir, atomic_path\n" \
+    script = f"import os, sys\nfrom pathlib import Path\nfrom bench.core.atomic import atomic_dir, atomic_path\n" \
              f"target = Path(sys.argv[1])\n{body}\n"
     proc = subprocess.run([sys.executable, "-c", script, str(target)], env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 9
@@ -64,7 +65,7 @@ def test_a_run_under_umask_022_writes_a_readable_site_and_cleans_killed_writers_
     # first a writer that stays alive (sleeping inside its atomic write) while the run goes on
     live = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
-        from bench.atomic import atomic_path
+        from bench.core.atomic import atomic_path
         with atomic_path({str(reports / 'index.html')!r}) as tmp:
             tmp.write_text('being written')
             print('ready', flush=True)

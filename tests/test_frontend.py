@@ -10,8 +10,14 @@ import pytest
 import soundfile as sf
 import torch
 
-from bench.contracts import FeatureSpec
-from bench.frontend import check_spec, compute_features, extract_file, fit_length, load_waveform
+from bench.core.contracts import FeatureSpec
+from bench.data.frontend import (
+    check_spec,
+    compute_features,
+    extract_file,
+    fit_length,
+    load_waveform,
+)
 
 
 def signal(sr: int, seconds: float, seed: int = 0) -> np.ndarray:

@@ -9,13 +9,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from bench.checkpoint import CheckpointError
-from bench.config import ConfigError
-from bench.contracts import AudioSpec, TaskInfo, TaskKind
-from bench.predict import load_run
-from bench.resolve import resolve
 from conftest import run_cli
+
+from bench.core.config import ConfigError
+from bench.core.contracts import AudioSpec, TaskInfo, TaskKind
+from bench.run.predict import load_run
+from bench.run.resolve import resolve
+from bench.train.checkpoint import CheckpointError
 
 
 @pytest.mark.parametrize("setting,words", [

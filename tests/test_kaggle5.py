@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bench.contracts import LayoutError
+from bench.core.contracts import LayoutError
 from tasks.kaggle5 import read_layout, stratified_holdout
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import leaderboard
+from bench.results import leaderboard
 
 
 def _append(path: str, i: int, barrier) -> None:

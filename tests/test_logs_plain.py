@@ -27,7 +27,7 @@ def test_a_progress_line_does_not_repeat_what_the_epoch_line_said(tmp_path):
     script = textwrap.dedent("""
         import logging
         from bench.cli import _setup_logging
-        from bench.progress import Progress
+        from bench.core.progress import Progress
 
         _setup_logging()
         log = logging.getLogger("bench")

@@ -9,7 +9,7 @@ import json
 import logging
 from pathlib import Path
 
-from bench import leaderboard
+from bench.results import leaderboard
 
 OLD_HEADER = ("run_id,time,task,solution,metric,direction,score,std,n_folds,config_hash,params,tags,"
               "n_params,macs,code_version,device,wall_seconds,run_dir")
@@ -53,7 +53,7 @@ def test_an_old_header_is_kept_and_a_row_appended_to_it_stays_readable(tmp_path,
                     "gone-run,2026-11-22T11:20:00+00:00,kaggle5,baseline,accuracy,max,0.70,,1,bb81,C=1.0,,405,,"
                     "0.1.0,cpu,29,runs/gone-run\n")
     new_dir = _record(tmp_path / "runs" / "new-run", "fedcba9876543210", "/data/new")
-    with caplog.at_level(logging.WARNING, logger="bench.leaderboard"):
+    with caplog.at_level(logging.WARNING, logger="bench.results.leaderboard"):
         leaderboard.append(path, {"run_id": "new-run", "task": "kaggle5", "score": 0.8, "direction": "max",
                                   "run_dir": str(new_dir), "data_id": "fedcba9876543210", "data_root": "/data/new"})
     assert "older header without data_id, data_root" in caplog.text

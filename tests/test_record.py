@@ -12,11 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from bench import combine
-from bench.compare import compare
-from bench.config import ConfigError
-from bench.record import SCHEMA_VERSION, FoldResult, NewerSchema, RunResult, load_result
+from bench.core.config import ConfigError
 from bench.report.records import load_records
+from bench.results.compare import compare
+from bench.results.record import (
+    SCHEMA_VERSION,
+    FoldResult,
+    NewerSchema,
+    RunResult,
+    load_result,
+)
+from bench.run import combine
 
 FIXTURES = Path(__file__).parent / "fixtures"
 V0 = ["result_v0_kaggle5.json", "result_v0_esc50_folds12.json", "result_v0_esc50_combined.json"]

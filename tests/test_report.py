@@ -432,7 +432,7 @@ def test_empty_index_is_friendly(tmp_path):
 
 
 def test_comparison_matches_bench_compare():
-    from bench.compare import compare
+    from bench.results.compare import compare
 
     c = C.task_comparison(_boards()["esc50"])
     assert [r.run_id for r in c.runs] == ["e-a", "e-b", "e-part"] and c.default == (0, 1)
@@ -701,3 +701,105 @@ def test_equal_differences_up_to_rounding_have_no_t_test_and_the_page_says_why(t
     html = (tmp_path / "reports" / "compare" / "esc50.html").read_text(encoding="utf-8")
     assert "A − B is +0.1000 on every fold" in html and "equal up to rounding" in html
     assert not re.search(r"t = -?[0-9]", html)
+
+
+# ---------------------------------------------------------------- what each kind adds to a fold
+
+def residual_result() -> dict:
+    """Two folds of a two-target regression, with a gap (NaN) in one fold's values."""
+    r = regression_result()
+    r.update(run_id="run-deam-residuals", targets=["valence", "arousal"], n_folds=2, std=0.05)
+    history = [{"epoch": 1, "train_loss": 1.0, "valid_loss": 1.1, "valid_rmse": 0.9, "valid_ccc": 0.4},
+               {"epoch": 2, "train_loss": 0.8, "valid_loss": 0.9, "valid_rmse": 0.7, "valid_ccc": 0.6}]
+    r["folds"] = [_fold(f"fold{k}", s, history, best_epoch=2) for k, s in ((1, 0.55), (2, 0.45))]
+    r["folds"][0]["residuals"] = {"arousal": {"true": [1.0, 2.0], "pred": [1.5, 2.5]},
+                                  "valence": {"true": [0.0, 0.5, 1.0], "pred": [0.25, 0.5, float("nan")]}}
+    r["folds"][1]["residuals"] = {"valence": {"true": [-1.0], "pred": [-0.5]}}
+    return r
+
+
+def test_residuals_per_target_in_the_records_order_without_gaps():
+    res = {r.target: r for r in F.residuals(residual_result())}
+    assert [r.target for r in F.residuals(residual_result())] == ["valence", "arousal"]
+    valence = res["valence"]
+    assert [(s.fold, s.true, s.pred) for s in valence.series] == [
+        ("fold1", [0.0, 0.5], [0.25, 0.5]), ("fold2", [-1.0], [-0.5])]
+    assert valence.n == 3 and (valence.low, valence.high) == (-1.0, 0.5)
+    assert valence.rmse == pytest.approx(((0.25 ** 2 + 0 + 0.5 ** 2) / 3) ** 0.5)
+    assert valence.bias == pytest.approx(0.75 / 3)
+    assert res["arousal"].rmse == pytest.approx(0.5) and len(res["arousal"].series) == 1
+    assert F.residuals(classification_result()) == [] and F.residuals({"run_id": "x"}) == []
+
+
+def test_regression_page_draws_predicted_against_true_with_the_identity_line(tmp_path):
+    _, html = _render(tmp_path, residual_result())
+    figs = _figures(html)
+    assert {"fig-residuals-0", "fig-residuals-1"} <= set(figs) and 'id="residuals"' in html
+    valence = figs["fig-residuals-0"]
+    folds, identity = valence["data"][:2], valence["data"][2]
+    assert [(t["name"], t["x"], t["y"]) for t in folds] == [("fold1", [0.0, 0.5], [0.25, 0.5]),
+                                                          ("fold2", [-1.0], [-0.5])]
+    assert identity["x"] == identity["y"] and identity["x"][0] < -1.0 and identity["x"][1] > 0.5
+    assert valence["layout"]["xaxis"]["title"]["text"] == "true valence"
+    assert valence["layout"]["yaxis"]["title"]["text"] == "predicted valence"
+    assert "3 clips, 2 folds" in valence["layout"]["title"]["text"]
+    assert "fig-per-class" not in figs and "fig-confusion" not in figs
+
+
+def test_learning_curves_put_the_task_metric_after_the_loss():
+    curves = F.learning_curves(residual_result())  # valid_rmse comes before valid_ccc in the history
+    assert [c.quantity for c in curves] == ["loss", "ccc", "rmse"]
+    assert curves[1].best_epochs == {"fold1": 2, "fold2": 2}
+    assert [c.quantity for c in F.learning_curves({**residual_result(), "metric": "rmse"})] == ["loss", "rmse", "ccc"]
+
+
+def generation_result() -> dict:
+    r = classification_result()
+    r.update(run_id="run-gan", task="esc50_gan", task_kind="generation", solution="gan",
+             metric="frechet_logmel", direction="min", score=2.0, n_folds=2)
+    r["folds"] = [_fold(f"fold{k}", 2.0, []) for k in (1, 2)]
+    r["folds"][0]["per_class"] = {"siren": {"frechet_logmel": 3.0}, "dog_bark": {"frechet_logmel": 1.0}}
+    r["folds"][1]["per_class"] = {"siren": {"frechet_logmel": 5.0}, "mystery": {"frechet_logmel": 2.0}}
+    return r
+
+
+def test_per_class_scores_are_the_mean_over_the_folds_that_scored_the_class(tmp_path):
+    pc = F.per_class(generation_result())
+    assert pc.classes == ["dog_bark", "siren", "mystery"]  # the record's class order, then the rest
+    assert pc.values == {"frechet_logmel": [1.0, 4.0, 2.0]}
+    assert pc.directions == {"frechet_logmel": "min"} and pc.n_folds == 2
+    assert F.per_class(classification_result()) is None
+    _, html = _render(tmp_path, generation_result())
+    fig = _figures(html)["fig-per-class"]
+    assert fig["data"][0]["x"] == pc.classes and fig["data"][0]["y"] == [1.0, 4.0, 2.0]
+    assert "mean over 2 folds" in fig["layout"]["title"]["text"]
+    table = html[html.index('id="per-class"'):]
+    assert "frechet_logmel (lower is better)" in table and "<td>siren</td><td>4</td>" in table
+
+
+def test_kind_figures_are_valid_plotly(tmp_path):
+    go = pytest.importorskip("plotly.graph_objects")
+    for i, result in enumerate([residual_result(), generation_result()]):
+        _, html = _render(tmp_path / str(i), result)
+        for fig in _figures(html).values():
+            go.Figure(fig)
+
+
+def test_nested_run_links_each_outer_folds_study(tmp_path):
+    r = three_fold_result()
+    r["tuning"] = {"tag": "tuned-nested", "nested": True, "study": "nest", "storage": "sqlite:///x.db",
+                   "outer": [{"fold": k, "study": f"nest.outer{k}", "trial": 2 * k, "value": 0.8,
+                              "params": {"lr": 0.001}, "record": f"studies/nest.outer{k}.json"} for k in (1, 2, 3)]}
+    studies = tmp_path / "reports" / "studies"
+    studies.mkdir(parents=True)
+    for k in (1, 2):  # the study page of outer fold 3 was never rendered
+        (studies / f"nest.outer{k}.html").write_text("")
+    _, html = _render(tmp_path, r)
+    assert 'href="../studies/nest.outer1.html">nest.outer1</a> (trial 2)' in html
+    assert 'href="../studies/nest.outer2.html"' in html
+    assert "fold 3 by nest.outer3 (trial 6)" in html and "nest.outer3.html" not in html
+    # even where a page of the record's own study name exists, that study did not tune these folds
+    (studies / "nest.html").write_text("")
+    page = render_run(tmp_path / "runs" / r["run_id"], tmp_path / "reports")
+    html = page.read_text(encoding="utf-8")
+    assert 'href="../studies/nest.outer1.html"' in html and "nest.html" not in html

@@ -13,10 +13,18 @@ import time
 from collections import deque
 from pathlib import Path
 
-import pytest
-
 import browser as B
-from browser import STUDY, build_site, console_entries, link_target, local_links, plots, resources, screenshot
+import pytest
+from browser import (
+    STUDY,
+    build_site,
+    console_entries,
+    link_target,
+    local_links,
+    plots,
+    resources,
+    screenshot,
+)
 
 pytestmark = pytest.mark.slow
 browser, screenshot_dir = B.browser, B.screenshot_dir  # fixtures

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from bench.runner import data_manifest
-from bench.rundir import manifest_id
+from bench.run.folders import manifest_id
+from bench.run.prepare import data_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +62,7 @@ def _rewrite(path: Path) -> None:
 
 
 def _current_data_id(task_args: list[str], cache: Path) -> str:
-    from bench.resolve import resolve
+    from bench.run.resolve import resolve
 
     res = resolve(dict(a.split("=", 1) for a in task_args + COMMON))
     return manifest_id(data_manifest(res.task_cls(res.task).load(cache, logging.getLogger("test")), cache))

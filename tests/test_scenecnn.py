@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from bench.config import ConfigError
-from bench.contracts import AudioSpec, FitContext, TaskInfo, TaskKind
-from bench.frontend import compute_features
+from bench.core.config import ConfigError
+from bench.core.contracts import AudioSpec, FitContext, TaskInfo, TaskKind
+from bench.data.frontend import compute_features
 from solutions.scenecnn import GaussianNoise, SceneCNN, SceneCNNParams
 
 INFO = TaskInfo("t", TaskKind.CLASSIFICATION, AudioSpec(8000, 1.0), classes=("a", "b", "c"))

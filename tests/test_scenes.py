@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bench.contracts import LayoutError
+from bench.core.contracts import LayoutError
 from tasks.scenes import Scenes, ScenesConfig, read_layout
 from tasks.scenes.synth import CLASSES, generate
 
@@ -232,7 +232,7 @@ def test_plan_spreads_clips_over_locations_and_keeps_each_in_one_fold():
 
 
 def test_config_refuses_fewer_clips_than_locations():
-    from bench.config import ConfigError
+    from bench.core.config import ConfigError
 
     with pytest.raises(ConfigError, match="synthetic_clips=5 must be between synthetic_locations=6"):
         ScenesConfig(synthetic_clips=5)

@@ -10,7 +10,6 @@ from importlib import metadata
 
 import pytest
 import torch
-
 from conftest import REPO
 
 TORCH_STACK = ("torch", "torchaudio", "torchvision")
@@ -60,7 +59,7 @@ def test_constraints_file_agrees_with_pyproject():
             locked[name.lower()] = version
     for name, version in _pins().items():
         assert locked.get(name.lower()) == version, f"constraints.txt locks {name} at {locked.get(name.lower())}, pyproject pins {version}"
-    assert "scipy" in locked  # imported by bench.compare, declared since
+    assert "scipy" in locked  # imported by bench.results.compare, declared since
 
 
 def test_bench_env_reports_stack_and_cache(cli, cache_dir):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench import submission
-from bench.submission import SubmissionError
+from bench.protocols import submission
+from bench.protocols.submission import SubmissionError
 
 IDS = ["a.wav", "b.wav", "c.wav"]
 CLASSES = ["dog_bark", "siren"]

@@ -1,4 +1,4 @@
-"""Synthetic data: bench.synth primitives and the kaggle5 generator (layout, determinism, atomicity)."""
+"""Synthetic data: bench.data.synthetic.blocks primitives and the kaggle5 generator (layout, determinism, atomicity)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bench import synth
+from bench.data.synthetic import blocks as synth
 from tasks.kaggle5 import synth as k5
 
 SMALL = dict(n_train_per_class=5, n_test=12, min_seconds=0.2, max_seconds=0.5)

@@ -8,8 +8,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-from bench import leaderboard
-from bench.config import ConfigError
+from bench.core.config import ConfigError
+from bench.results import leaderboard
 from bench.tuning import study_record
 from bench.tuning.settings import parse_duration
 from bench.tuning.show import summarize

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import leaderboard, registry
+from bench.core import registry
+from bench.results import leaderboard
 from bench.tuning import study_record
 from solutions.baseline import Baseline
 

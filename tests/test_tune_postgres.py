@@ -10,13 +10,12 @@ import sys
 import time
 
 import optuna
-from optuna.trial import TrialState
-
 import pgserver
 import pytest
+from optuna.trial import TrialState
 
-from bench import leaderboard
-from bench.resolve import resolve
+from bench.results import leaderboard
+from bench.run.resolve import resolve
 from bench.tuning import study_record
 
 TINY = ("task=kaggle5", "preset=tiny", "progress=false", "report=false")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bench.contracts import LayoutError
+from bench.core.contracts import LayoutError
 from tasks.urbansound import CLASSES, COLUMNS, UrbanSound, UrbanSoundConfig, read_layout
 from tasks.urbansound import synth as us
 

@@ -9,7 +9,8 @@
 Data modules compute the numbers behind each page (figures: a run; records: the
 run records per task; comparison: paired tests between a task's runs; study_data: a
 study); *_plots draw them as plotly figure dicts; *_page, site and pages fill the
-templates and write the files.
+templates and write the files. Reads records and study files; may import `bench.core`,
+`bench.data`, `bench.protocols`, `bench.train` and `bench.results`, never `bench.run` or `bench.tuning`.
 """
 
 from bench.report.run_page import render_run

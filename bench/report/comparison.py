@@ -1,10 +1,10 @@
 """The numbers behind a task's comparison page: per-fold scores of its runs and paired tests.
 
 Every pair of the task's runs (up to MAX_RUNS of them, leaderboard order first) is
-tested here with bench.compare's paired t-test and Wilcoxon signed-rank test over the
+tested here with bench.results.compare's paired t-test and Wilcoxon signed-rank test over the
 folds both runs scored, so the page's picker only looks numbers up: no statistics
 are computed in the browser. A task's runs on every data set are on its page, and
-each pair says whether its two runs used the same data (bench.compare.DataMatch);
+each pair says whether its two runs used the same data (bench.results.compare.DataMatch);
 the page opens on the best two runs of one data set.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.compare import DataMatch, data_where, no_t_reason, paired_t, wilcoxon_p
+from bench.results.compare import DataMatch, data_where, no_t_reason, paired_t, wilcoxon_p
 from bench.report.records import RunRecord, TaskBoard
 
 MAX_RUNS = 30  # 870 ordered pairs at most

@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.core.metrics import METRICS
+
 # Per-epoch bookkeeping that is not a learning curve.
 _NOT_CURVES = frozenset({"epoch", "lr", "seconds", "step"})
 _SPLITS = ("train", "valid", "test")
@@ -46,6 +48,37 @@ class ClassAccuracy:
     classes: list[str]
     accuracy: list[float | None]  # recall of each class; None when it has no clips
     support: list[int]
+
+
+@dataclass(frozen=True)
+class ResidualSeries:
+    fold: str
+    true: list[float]
+    pred: list[float]
+
+
+@dataclass(frozen=True)
+class Residuals:
+    """Predicted against true values of one regression target, a series per fold."""
+
+    target: str
+    series: list[ResidualSeries]
+    low: float  # the identity line's span: the least and greatest value, true or predicted
+    high: float
+    n: int  # clips over all series
+    rmse: float
+    bias: float  # mean of predicted minus true: above zero, the model guesses high
+
+
+@dataclass(frozen=True)
+class PerClass:
+    """Scores of each class (generation: how close the generated clips of a class are to its real ones)."""
+
+    classes: list[str]
+    metrics: list[str]
+    values: dict[str, list[float | None]]  # metric -> per class, the mean over the folds that scored it
+    directions: dict[str, str]  # metric -> "max" or "min", where the metric is registered
+    n_folds: int  # folds that contributed scores
 
 
 @dataclass(frozen=True)
@@ -105,7 +138,10 @@ def learning_curves(result: dict[str, Any]) -> list[LearningCurve]:
             lines.setdefault(quantity, []).append(Line(name, split, epochs, values))
             if fold.get("best_epoch") is not None:
                 best.setdefault(quantity, {})[name] = int(fold["best_epoch"])
-    order = sorted(lines, key=lambda q: q != "loss")  # stable: others keep first-seen order
+    # the loss, then the task's metric (what the best epoch is chosen by), then the rest in
+    # first-seen order; a classification history's accuracy stays second either way
+    metric = str(result.get("metric") or "")
+    order = sorted(lines, key=lambda q: (q != "loss", q != metric))
     return [LearningCurve(q, lines[q], best.get(q, {})) for q in order]
 
 
@@ -154,6 +190,71 @@ def class_accuracy(conf: Confusion) -> ClassAccuracy:
     support = [sum(row) for row in conf.counts]
     accuracy = [row[i] / s if s else None for i, (row, s) in enumerate(zip(conf.counts, support))]
     return ClassAccuracy(conf.classes, accuracy, support)
+
+
+def residuals(result: dict[str, Any]) -> list[Residuals]:
+    """Per target, each fold's (true, predicted) pairs; folds without `residuals` add nothing.
+
+    Targets come in the record's `targets` order, then any others in first-seen order; a
+    pair with a missing or non-finite value is left out.
+    """
+    per_target: dict[str, list[ResidualSeries]] = {}
+    for i, fold in enumerate(folds(result)):
+        raw = fold.get("residuals")
+        if not isinstance(raw, dict):
+            continue
+        for target, pairs in raw.items():
+            if not isinstance(pairs, dict):
+                continue
+            true, pred = _pairs(pairs.get("true"), pairs.get("pred"))
+            if true:
+                per_target.setdefault(str(target), []).append(ResidualSeries(fold_name(fold, i), true, pred))
+    named = [str(t) for t in result.get("targets") or [] if str(t) in per_target]
+    out = []
+    for target in dict.fromkeys([*named, *per_target]):
+        series = per_target[target]
+        true = [v for s in series for v in s.true]
+        pred = [v for s in series for v in s.pred]
+        errors = [p - t for t, p in zip(true, pred)]
+        out.append(Residuals(target, series, min(true + pred), max(true + pred), len(true),
+                             math.sqrt(sum(e * e for e in errors) / len(errors)),
+                             round(sum(errors) / len(errors), 12)))  # no 1e-17 of rounding noise
+    return out
+
+
+def _pairs(true: Any, pred: Any) -> tuple[list[float], list[float]]:
+    if not isinstance(true, list) or not isinstance(pred, list):
+        return [], []
+    kept = [(finite(t), finite(p)) for t, p in zip(true, pred)]
+    kept = [(t, p) for t, p in kept if t is not None and p is not None]
+    return [t for t, _ in kept], [p for _, p in kept]
+
+
+def per_class(result: dict[str, Any]) -> PerClass | None:
+    """Each class's scores, averaged over the folds that scored the class; None when no fold has any."""
+    sums: dict[str, dict[str, list[float]]] = {}
+    n_folds = 0
+    for fold in folds(result):
+        raw = fold.get("per_class")
+        if not isinstance(raw, dict) or not raw:
+            continue
+        n_folds += 1
+        for cls, scores in raw.items():
+            for metric, value in (scores.items() if isinstance(scores, dict) else []):
+                if finite(value) is not None:
+                    sums.setdefault(str(cls), {}).setdefault(str(metric), []).append(finite(value))
+    if not sums:
+        return None
+    named = [str(c) for c in result.get("classes") or []]
+    classes = [c for c in named if c in sums] + [c for c in sums if c not in named]
+    metric_names = list(dict.fromkeys(m for c in classes for m in sums[c]))
+    values = {m: [sum(sums[c][m]) / len(sums[c][m]) if m in sums[c] else None for c in classes]
+              for m in metric_names}
+    return PerClass(classes, metric_names, values, _directions(metric_names), n_folds)
+
+
+def _directions(names: list[str]) -> dict[str, str]:
+    return {n: METRICS[n].direction for n in names if n in METRICS}
 
 
 def fold_scores(result: dict[str, Any]) -> FoldScores | None:

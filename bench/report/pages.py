@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Collection
 from urllib.parse import quote
 
-from bench.atomic import write_bytes, write_text
+from bench.core.atomic import write_bytes, write_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 PLOTLY_ASSET = Path("assets") / "plotly.min.js"

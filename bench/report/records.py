@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.leaderboard import OPTIMISTIC_TAG
-from bench.record import RecordError, load_result
+from bench.results.leaderboard import OPTIMISTIC_TAG
+from bench.results.record import RecordError, load_result
 from bench.report.figures import finite
 from bench.report.fmt import as_dict
 

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any, Collection
 
-from bench.record import load_result
+from bench.results.record import load_result
 from bench.report import figures as F
 from bench.report import run_plots as P
 from bench.report.fmt import BETTER, as_dict, fmt, score_text, seconds
-from bench.report.pages import compare_page, href, run_page, safe_name, study_page, write_page
+from bench.report.pages import SAFE_NAME, compare_page, href, run_page, safe_name, study_page, write_page
 from bench.report.records import run_tags
 
 
@@ -44,6 +44,13 @@ def _run_context(result: dict, run_id: str, run_dir: Path, page_dir: Path,
     if conf is not None:
         figs["fig-confusion"] = P.confusion_figure(conf)
         figs["fig-class-accuracy"] = P.class_accuracy_figure(F.class_accuracy(conf), conf.n_folds)
+    residuals = []
+    for i, res in enumerate(F.residuals(result)):
+        figs[f"fig-residuals-{i}"] = P.residual_figure(res)
+        residuals.append(f"fig-residuals-{i}")
+    per_class = F.per_class(result)
+    if per_class is not None:
+        figs["fig-per-class"] = P.per_class_figure(per_class)
     scores = F.fold_scores(result)
     if scores is not None:
         figs["fig-folds"] = P.fold_scores_figure(scores)
@@ -59,6 +66,7 @@ def _run_context(result: dict, run_id: str, run_dir: Path, page_dir: Path,
         "notes": _validation_notes(result),
         "curves": curves, "has_folds": bool(F.folds(result)),
         "has_confusion": conf is not None, "has_fold_scores": scores is not None,
+        "residuals": residuals, "per_class": _per_class_table(per_class),
         "has_timing": timing is not None,
         "data": _facts(as_dict(result.get("data"))),
         "bad_files": _bad_files(result.get("bad_files"), result),
@@ -113,6 +121,14 @@ def _fold_table(result: dict) -> dict[str, list]:
             "rows": [[fmt(r[c]) for c in keep] for r in rows]}
 
 
+def _per_class_table(pc: F.PerClass | None) -> dict[str, list] | None:
+    if pc is None:
+        return None
+    columns = ["class", *(f"{m} ({BETTER[pc.directions[m]]})" if m in pc.directions else m for m in pc.metrics)]
+    rows = [[c, *(fmt(pc.values[m][i]) for m in pc.metrics)] for i, c in enumerate(pc.classes)]
+    return {"columns": columns, "rows": rows}
+
+
 def _validation_notes(result: dict) -> list[tuple[str, str]]:
     """Each distinct note once, with the folds it applies to."""
     notes: dict[str, list[str]] = {}
@@ -160,16 +176,37 @@ def _artifacts(raw: Any, run_dir: Path, page_dir: Path) -> list[tuple[str, str, 
 
 
 def _links(result: dict, reports_dir: Path, page_dir: Path, planned: Collection[Path]) -> dict[str, Any]:
-    """The run's tags, and links to its study page and its task's comparison page."""
+    """The run's tags, and links to its study page (or pages) and its task's comparison page.
+
+    Nested tuning has no study of the record's name: each outer fold was tuned by a study
+    of its own (`NAME.outerK`), so the page links those instead.
+    """
     tags = run_tags(result)
     study = tags.study
     task = str(result.get("task") or "")
+    tuning = as_dict(result.get("tuning"))
+    outer = _outer_studies(tuning, reports_dir, page_dir, planned) if tuning.get("nested") else []
     return {
         "tags": tags.all,
-        "trial": as_dict(result.get("tuning")).get("trial"),
-        "study": study, "study_href": href(study_page(reports_dir, study), page_dir, planned) if study else None,
+        "trial": tuning.get("trial"),
+        "study": study,
+        "study_href": href(study_page(reports_dir, study), page_dir, planned) if study and not outer else None,
+        "outer": outer,
         "compare_href": href(compare_page(reports_dir, task), page_dir, planned) if task else None,
     }
+
+
+def _outer_studies(tuning: dict, reports_dir: Path, page_dir: Path,
+                   planned: Collection[Path]) -> list[dict[str, Any]]:
+    """(outer fold, its study, the study's trial that was refitted, a link to the study page)."""
+    out = []
+    for o in tuning.get("outer") or []:
+        if not isinstance(o, dict) or not o.get("study"):
+            continue
+        name = str(o["study"])
+        link = href(study_page(reports_dir, name), page_dir, planned) if SAFE_NAME.match(name) else None
+        out.append({"fold": o.get("fold"), "study": name, "trial": o.get("trial"), "href": link})
+    return out
 
 
 def _config_tables(config: Any) -> list[tuple[str, list[tuple[str, str]]]]:

@@ -124,3 +124,36 @@ def timing_figure(t: F.Timing) -> dict[str, Any]:
                           yaxis={"autorange": "reversed", "type": "category"},
                           height=max(260, 90 + 40 * len(t.stages))),
     }
+
+
+def residual_figure(res: F.Residuals) -> dict[str, Any]:
+    """Predicted against true, one colour per fold, with the identity line a perfect model sits on."""
+    n_folds = len(res.series)
+    data = [{"type": "scatter", "mode": "markers", "x": s.true, "y": s.pred,
+             "name": s.fold if n_folds > 1 else "clips", "marker": {"color": COLOURS[i % len(COLOURS)], "size": 6,
+                                                                   "opacity": 0.75},
+             "hovertemplate": f"{s.fold}<br>true %{{x:.4g}}<br>predicted %{{y:.4g}}<extra></extra>"}
+            for i, s in enumerate(res.series)]
+    pad = (res.high - res.low) * 0.05 or 1.0
+    span = [res.low - pad, res.high + pad]
+    data.append({"type": "scatter", "mode": "lines", "x": span, "y": span, "name": "predicted = true",
+                 "hoverinfo": "skip", "line": {"color": "#7f7f7f", "dash": "dash", "width": 1}})
+    folds = f", {n_folds} folds" if n_folds > 1 else ""
+    return {"data": data, "layout": layout(
+        f"{res.target}: predicted against true ({res.n} clips{folds}; RMSE {fmt(res.rmse)}, bias {fmt(res.bias)})",
+        f"true {res.target}", f"predicted {res.target}",
+        xaxis={"range": span}, yaxis={"range": span, "scaleanchor": "x", "scaleratio": 1},
+        height=420)}
+
+
+def per_class_figure(pc: F.PerClass) -> dict[str, Any]:
+    """Grouped bars: a colour per metric, a group per class (the table beside it has the exact values)."""
+    folds = f", mean over {pc.n_folds} folds" if pc.n_folds > 1 else ""
+    data = [{"type": "bar", "name": m + (f" ({BETTER[pc.directions[m]]})" if m in pc.directions else ""),
+             "x": pc.classes, "y": pc.values[m], "marker": {"color": COLOURS[i % len(COLOURS)]},
+             "text": [fmt(v) if v is not None else "" for v in pc.values[m]], "textposition": "outside",
+             "hovertemplate": f"%{{x}}: {m} %{{y:.4g}}<extra></extra>"}
+            for i, m in enumerate(pc.metrics)]
+    return {"data": data, "layout": layout(
+        f"Scores per class{folds}", "class", pc.metrics[0] if len(pc.metrics) == 1 else "score",
+        barmode="group", xaxis={"type": "category", "tickangle": -30 if len(pc.classes) > 6 else 0})}

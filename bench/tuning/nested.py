@@ -20,17 +20,26 @@ from typing import Any
 import numpy as np
 import optuna
 
-from bench import leaderboard
-from bench.atomic import write_json
-from bench.checkpoint import seed_everything
-from bench.config import fields_of, stable_hash
-from bench.protocol import usable_splits
-from bench.record import RunResult
-from bench.resolve import Resolved
-from bench.rundir import RESULT_JSON, find_resumable, mark_finished, new_run_dir, resolve_device
-# the runner's own steps, so an outer fold is fitted and scored exactly as `bench run folds=K` does it
-from bench.runner import (_board_row, _result, _run_split, _skipped_unlabelled, data_manifest, log_to,
-                          prepare_features)
+from bench.core.atomic import write_json
+from bench.core.config import fields_of, stable_hash
+from bench.protocols.splits import usable_splits
+from bench.results import leaderboard
+from bench.results.record import RunResult
+from bench.run.assemble import board_row, build_result, skipped_unlabelled
+
+# the runner's own split evaluation, so an outer fold is fitted and scored exactly as `bench run folds=K` does it
+from bench.run.evaluate import evaluate_split
+from bench.run.folders import (
+    RESULT_JSON,
+    find_resumable,
+    mark_finished,
+    new_run_dir,
+    resolve_device,
+)
+from bench.run.logs import log_to, stop_logging
+from bench.run.prepare import Prepared, data_manifest, prepare_features
+from bench.run.resolve import Resolved
+from bench.train.checkpoint import seed_everything
 
 log = logging.getLogger("bench")
 
@@ -75,8 +84,7 @@ def nested_run(base: Resolved, studies: dict[int, optuna.Study], name: str, stor
         write_json(run_dir / RESULT_JSON, result.to_json())
         mark_finished(run_dir)
     finally:
-        logging.getLogger("bench").removeHandler(handler)
-        handler.close()
+        stop_logging(handler)
     log.info("nested %s = %.4f%s over outer folds %s (%s)", result.metric, result.score,
              f" ± {result.std:.4f}" if result.std is not None else "",
              ",".join(str(o["fold"]) for o in outer), run_dir)
@@ -84,7 +92,7 @@ def nested_run(base: Resolved, studies: dict[int, optuna.Study], name: str, stor
         log.info("outer folds %s are %d of the task's %d: a partial cross-validation stays off the leaderboard",
                  ",".join(str(o["fold"]) for o in outer), len(outer), result.n_folds_total)
     else:
-        row = _board_row(result, base, run_dir)
+        row = board_row(result, base, run_dir)
         searched = set().union(*(o["params"] for o in outer))
         row["params"] = ";".join(f"{k}=per-outer-fold" if k in searched else f"{k}={result.config['solution'][k]}"
                                  for k, f in fields_of(base.solution_cls.Params).items() if f.metadata.get("key"))
@@ -97,16 +105,16 @@ def _score_outer_folds(base: Resolved, task, data, manifest: dict[str, str], out
     seed_everything(base.runner.seed)
     device = resolve_device(base.runner.device)
     info = task.info(data)
-    preps: dict[Any, Any] = {}
+    preps: dict[Any, Prepared] = {}
 
-    def features(res: Resolved):
+    def features(res: Resolved) -> Prepared:
         spec = res.solution_cls(res.solution, info).feature_spec()
         if spec not in preps:
             preps[spec] = prepare_features(task, data, spec, res, manifest)
         return preps[spec]
 
     tuned = [dataclasses.replace(base, solution=dataclasses.replace(base.solution, **o["params"])) for o in outer]
-    splits, warnings = usable_splits(task, data, np.flatnonzero(features(tuned[0]).row_of >= 0), base.runner.seed)
+    splits, warnings = usable_splits(task, data, features(tuned[0]).kept, base.runner.seed)
     for warning in warnings:
         log.warning("%s", warning)
     by_name = {s.name: s for s in splits}
@@ -114,10 +122,11 @@ def _score_outer_folds(base: Resolved, task, data, manifest: dict[str, str], out
     for o, res in zip(outer, tuned):
         log.info("outer fold %d: parameters of %s trial %d (inner validation %.4f)",
                  o["fold"], o["study"], o["trial"], o["value"])
-        fold, _, sec = _run_split(res, task, data, info, features(res), by_name[f"fold{o['fold']}"], run_dir, device)
-        folds.append(fold.updated(params=o["params"], tuned_by={k: o[k] for k in ("study", "trial", "value")}))
-        fit_seconds += sec["fit"]
+        split = by_name[f"fold{o['fold']}"]
+        got = evaluate_split(res, task, data, info, features(res), split, run_dir / "folds" / split.name, device)
+        folds.append(got.fold.updated(params=o["params"], tuned_by={k: o[k] for k in ("study", "trial", "value")}))
+        fit_seconds += got.fit_seconds
     prep = features(tuned[0])
     skipped = np.setdiff1d(np.arange(len(data.unlabelled)), prep.unlabelled_kept)
-    return _result(base, task, data, info, prep, folds, {}, run_dir, device, {"fit": fit_seconds},
-                   t_start, warnings, _skipped_unlabelled(data, skipped, {}))
+    return build_result(base, task, data, info, prep, folds, {}, run_dir, device, {"fit": fit_seconds},
+                        t_start, warnings, skipped_unlabelled(data, skipped, {}))

@@ -14,9 +14,12 @@ Nested (`for_outer(K)`, the objective of the study for outer test fold K): the
 data without fold K is cross-validated as above, so the parameters that study picks
 were never trained, early-stopped or scored on a clip of fold K.
 
-Each trial gets a folder (`RUNS_DIR/tune-STUDY/trial-NNNN`) with its config, log,
-checkpoints and `trial.json`; a trial retried after a lost heartbeat reuses the folder
-of the trial it repeats, so finished splits and epochs are not trained again.
+Every split is fitted and scored by `bench.run.evaluate.evaluate_split`, the function
+`bench run` uses, on its validation clips; the splits are drawn, as in `bench run`, over
+the clips that decoded. Each trial gets a folder (`RUNS_DIR/tune-STUDY/trial-NNNN`)
+with its config, log, checkpoints, each split's `fold.json` and `valid.json`, and
+`trial.json`; a trial retried after a lost heartbeat reuses the folder of the trial it
+repeats, so finished splits and epochs are not trained again.
 Trial folders hold no result.json: they are not runs and never reach the leaderboard.
 """
 
@@ -32,12 +35,17 @@ from typing import Any
 import numpy as np
 import optuna
 
-from bench.atomic import write_json
-from bench.config import ConfigError, fields_of
-from bench.contracts import FitContext, Split
-from bench.resolve import Resolved
-from bench.rundir import resolve_device
-from bench.runner import Prepared, feature_rows, log_to, prepare_features
+from bench.core.atomic import write_json
+from bench.core.config import ConfigError, fields_of
+from bench.core.contracts import Split
+from bench.protocols.splits import usable_splits
+from bench.results.record import FoldResult
+from bench.run.evaluate import evaluate_split
+from bench.run.folders import resolve_device
+from bench.run.logs import log_to, stop_logging
+from bench.run.prepare import Prepared, prepare_features
+from bench.run.resolve import Resolved
+from bench.train.callbacks import ReportTo
 from bench.tuning.space import suggest
 
 log = logging.getLogger("bench")
@@ -62,9 +70,12 @@ class Objective:
         self.info = self.task.info(self.data)
         self.cv = bool(getattr(self.task, "n_folds", None))
         self.fold_of = np.array([c.fold if c.fold is not None else -1 for c in self.data.clips])
-        self.splits = self._tuning_splits(tune_folds)
         self.device = resolve_device(base.runner.device)
         self._features: dict[Any, Prepared] = {}
+        # as in `bench run`: clips skipped as bad audio leave before the splits are drawn (the
+        # searched parameters do not change the features, so the base settings' clips are the trials')
+        self.kept = self._prepared(base).kept
+        self.splits = self._tuning_splits(tune_folds)
 
     def for_outer(self, outer: int, trial_root: Path) -> Objective:
         """The objective of the nested study for outer test fold `outer`; data and features are shared."""
@@ -83,9 +94,11 @@ class Objective:
                                   " validation split, which tuning uses")
             task = self.base.task_cls(dataclasses.replace(self.base.task, folds=tuple(tune_folds)))
         try:
-            splits = task.splits(self.data, self.base.runner.seed)
+            splits, warnings = usable_splits(task, self.data, self.kept, self.base.runner.seed)
         except ValueError as exc:
             raise ConfigError(f"tune: {exc}") from None
+        for warning in warnings:
+            log.warning("%s", warning)
         for s in splits:
             if len(s.valid) == 0:
                 raise ConfigError(f"tune: split {s.name} of task {task.name} has no validation clips to score"
@@ -97,14 +110,18 @@ class Objective:
     def _inner_splits(self, outer: int) -> list[Split]:
         """Cross-validation over the clips outside fold `outer`, as if fold `outer` did not exist."""
         keep = np.flatnonzero(self.fold_of != outer)
+        kept = np.flatnonzero(np.isin(keep, self.kept))  # into `keep`: its clips that decoded
         inner = tuple(f for f in (self.tune_folds or range(1, self.task.n_folds + 1)) if f != outer)
         if not inner:
             raise ConfigError(f"tune: nested tuning for outer fold {outer} has no other fold to tune on"
                               f" (tune_folds={','.join(map(str, self.tune_folds))})")
         sub = dataclasses.replace(self.data, clips=[self.data.clips[i] for i in keep])
         task = self.base.task_cls(dataclasses.replace(self.base.task, folds=inner))
+        inner_splits, warnings = usable_splits(task, sub, kept, self.base.runner.seed)
+        for warning in warnings:
+            log.warning("outer fold %d: %s", outer, warning)
         splits = []
-        for s in task.splits(sub, self.base.runner.seed):
+        for s in inner_splits:
             read = np.union1d(keep[s.train], keep[s.valid])
             if (self.fold_of[read] == outer).any() or np.intersect1d(keep[s.test], read).size:
                 raise RuntimeError(f"outer fold {outer}, split {s.name}: held-out clips in training or validation")
@@ -169,7 +186,7 @@ class Objective:
                                                               for k, v in params.items()))
             prep = self._prepared(res)
             for step, split in enumerate(self.splits):
-                rec = self._fit_split(trial, res, prep, split, trial_dir / "folds" / split.name)
+                rec = self._score_split(trial, res, prep, split, trial_dir / "folds" / split.name)
                 record["splits"].append(rec)
                 if self.cv:
                     trial.report(rec["score"], step)
@@ -186,8 +203,7 @@ class Objective:
             raise
         finally:
             write_json(trial_dir / TRIAL_JSON, record)
-            logging.getLogger("bench").removeHandler(handler)
-            handler.close()
+            stop_logging(handler)
 
     def _claim(self, trial: optuna.Trial) -> None:
         """Refuse to be trial number target+1: count live trials numbered below this one.
@@ -208,32 +224,32 @@ class Objective:
             self._features[spec] = prepare_features(self.task, self.data, spec, res)
         return self._features[spec]
 
-    def _fit_split(self, trial: optuna.Trial, res: Resolved, prep: Prepared, split: Split, fold_dir: Path) -> dict:
+    def _score_split(self, trial: optuna.Trial, res: Resolved, prep: Prepared, split: Split, fold_dir: Path) -> dict:
+        """Fit and score one split on its validation clips, through the runner's own split evaluation."""
         done = fold_dir / SPLIT_JSON
         if done.exists():
             log.info("trial %d: split %s already scored; reusing it", trial.number, split.name)
             return json.loads(done.read_text())
-        train, valid = feature_rows(prep, split.train), feature_rows(prep, split.valid)
-        rc = res.runner
         key = f"valid_{self.metric}"
 
-        def on_epoch(epoch: int, row: dict[str, float]) -> None:
-            if key in row:
-                trial.report(float(row[key]), epoch)
-                if trial.should_prune():
-                    raise optuna.TrialPruned(f"pruned at epoch {epoch}: {key}={row[key]:.4f}")
+        def report(epoch: int, value: float) -> None:
+            trial.report(value, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at epoch {epoch}: {key}={value:.4f}")
 
-        ctx = FitContext(workdir=fold_dir / "train", device=self.device, amp=rc.amp, seed=rc.seed, log=log,
-                         progress=rc.progress, on_epoch=None if self.cv else on_epoch)
-        solution = res.solution_cls(res.solution, self.info)
-        fit = solution.fit(prep.x[train], prep.y[train], prep.x[valid], prep.y[valid], ctx)
-        metrics = self.task.score(prep.y[valid], solution.predict(prep.x[valid], ctx), self.data)
-        rec = {"split": split.name, "score": float(metrics[self.metric]), "metrics": metrics,
-               "n_train": int(len(train)), "n_valid": int(len(valid)), "best_epoch": fit.best_epoch,
-               "history": fit.history}
+        # a cross-validated objective reports once per fold (the Wilcoxon pruner's steps), not per epoch
+        callbacks = [] if self.cv else [ReportTo(key, report)]
+        got = evaluate_split(res, self.task, self.data, self.info, prep, split, fold_dir, self.device,
+                             score_on="valid", callbacks=callbacks, predict_unlabelled=False, save_model=False)
+        rec = split_record(got.fold)
         write_json(done, rec)
-        log.info("trial %d: split %s validation %s=%.4f", trial.number, split.name, self.metric, rec["score"])
         return rec
+
+
+def split_record(fold: FoldResult) -> dict[str, Any]:
+    """A trial's split as valid.json and trial.json's "splits" hold it (the study report reads these keys)."""
+    return {"split": fold.name, "score": float(fold.score), "metrics": fold.metrics, "n_train": fold.n_train,
+            "n_valid": fold.n_valid, "best_epoch": fold.best_epoch, "history": fold.history}
 
 
 def _single(values: np.ndarray) -> int | None:

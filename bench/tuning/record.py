@@ -14,8 +14,8 @@ from typing import Any
 
 import optuna
 
-from bench.atomic import write_json
-from bench.rundir import now_iso
+from bench.core.atomic import write_json
+from bench.run.folders import now_iso
 
 # study user attributes that describe the study (set when it is created)
 META_KEYS = ("task", "solution", "metric", "direction", "fixed", "space")

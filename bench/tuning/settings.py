@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from bench.config import ConfigError, Section, apply_overrides, fields_of, param
-from bench.resolve import Resolved, RunnerConfig, resolve
+from bench.core.config import ConfigError, Section, apply_overrides, fields_of, param
+from bench.run.resolve import Resolved, RunnerConfig, resolve
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from bench.config import ConfigError, Section, apply_overrides, did_you_mean, param
+from bench.core.config import ConfigError, Section, apply_overrides, did_you_mean, param
 from bench.tuning.storage import StorageSpec, open_storage, parse_storage
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import optuna
-from optuna.distributions import (BaseDistribution, CategoricalDistribution, FloatDistribution,
-                                  IntDistribution)
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 
-from bench.config import Choice, ConfigError, FloatRange, IntRange, fields_of
+from bench.core.config import Choice, ConfigError, FloatRange, IntRange, fields_of
 
 
 def search_space(owner: str, params_cls: type, fixed: frozenset[str]) -> dict[str, BaseDistribution]:
@@ -32,7 +36,7 @@ def to_distribution(owner: str, name: str, s: Any) -> BaseDistribution:
             return CategoricalDistribution(s.values)
     except ValueError as exc:
         raise ConfigError(f"{owner}: search space of '{name}' is invalid: {exc}") from None
-    raise ConfigError(f"{owner}: '{name}' has search={s!r}; use FloatRange, IntRange or Choice from bench.config")
+    raise ConfigError(f"{owner}: '{name}' has search={s!r}; use FloatRange, IntRange or Choice from bench.core.config")
 
 
 def suggest(trial: optuna.Trial, space: dict[str, BaseDistribution]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import optuna
 
-from bench.config import ConfigError
+from bench.core.config import ConfigError
 
 log = logging.getLogger("bench")
 

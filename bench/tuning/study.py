@@ -28,15 +28,21 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from bench.config import ConfigError, stable_hash
-from bench.resolve import resolve
-from bench.rundir import now_iso
+from bench.core.config import ConfigError, stable_hash
+from bench.run.folders import now_iso
+from bench.run.resolve import resolve
 from bench.tuning.nested import NON_NESTED_TAG, nested_run, outer_folds, study_name
 from bench.tuning.objective import Objective
 from bench.tuning.record import write_record
 from bench.tuning.settings import TuneConfig, TuneSetup, split_pairs
 from bench.tuning.space import describe, search_space
-from bench.tuning.storage import StorageSpec, check_workers, open_storage, parse_storage, warn_if_shared
+from bench.tuning.storage import (
+    StorageSpec,
+    check_workers,
+    open_storage,
+    parse_storage,
+    warn_if_shared,
+)
 
 log = logging.getLogger("bench")
 
@@ -290,7 +296,7 @@ def _alive(started: dict[str, Any]) -> bool:
 
 
 def _rerun(study: optuna.Study, setup: TuneSetup, spec: StorageSpec, record: Path, tag: str) -> Path:
-    from bench.runner import run
+    from bench.run.runner import run
 
     best = study.best_trial
     study.set_user_attr("rerun_started", {"trial": best.number, "host": socket.gethostname(),

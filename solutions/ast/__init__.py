@@ -14,10 +14,10 @@ from pathlib import Path
 
 from torch import nn
 
-from bench.config import Choice, ConfigError, FloatRange, IntRange, param
-from bench.contracts import FeatureSpec, TaskKind
-from bench.registry import register_solution
-from bench.torchsolution import TorchSolution
+from bench.core.config import Choice, ConfigError, FloatRange, IntRange, param
+from bench.core.contracts import FeatureSpec, TaskKind
+from bench.core.registry import register_solution
+from bench.train.torch_solution import TorchSolution
 from solutions._params import AdamPlateauParams, MelParams, adam_plateau, mel_spec
 from solutions.ast.model import PATCH, ASTNet, patch_grid
 from solutions.ast.pretrained import load_pretrained

@@ -60,7 +60,9 @@ class ASTNet(nn.Module):
     def __init__(self, grid: tuple[int, int], n_outputs: int, *, embed_dim: int, depth: int, heads: int,
                  mlp_ratio: float, fstride: int, tstride: int, dropout: float, drop_path: float) -> None:
         super().__init__()
-        from timm.models.vision_transformer import Block  # timm takes seconds to import: only when built
+        from timm.models.vision_transformer import (
+            Block,  # timm takes seconds to import: only when built
+        )
 
         self.grid = tuple(grid)
         # saved with the weights, so a checkpoint of this network says which grid its pos_embed is on

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from bench.config import ConfigError
+from bench.core.config import ConfigError
 from solutions._pretrained import read_state_dict
 from solutions.ast.model import PREFIX_TOKENS, ASTNet, resample_pos_embed
 

@@ -21,10 +21,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.config import param
-from bench.contracts import Clip, LayoutError, TaskData
-from bench.cvtask import CrossValConfig, CrossValTask
-from bench.registry import register_task
+from bench.core.config import param
+from bench.core.contracts import Clip, LayoutError, MetricSpec, TaskData, TaskKind
+from bench.core.registry import register_task
+from bench.protocols.crossval import CrossValConfig, CrossValTask
 
 COLUMNS = ("filename", "fold", "target", "category", "esc10", "src_file", "take")
 N_FOLDS = 5
@@ -231,6 +231,8 @@ def _check_files(rows: list[MetaRow], named: set[str], present: set[str], audio_
 
 @register_task("esc50")
 class ESC50(CrossValTask):
+    kind = TaskKind.CLASSIFICATION
+    metric = MetricSpec("accuracy", "max", ("macro_f1",))
     description = "ESC-50 environmental sounds: 50 classes (or ESC-10), 5-s clips, the 5 official folds grouped by src_file"
     Config = ESC50Config
     n_folds = N_FOLDS

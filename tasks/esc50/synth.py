@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import synth
-from bench.atomic import atomic_dir
+from bench.core.atomic import atomic_dir
+from bench.data.synthetic import blocks as synth
 
 SYNTH_VERSION = 1
 SAMPLE_RATE = 44100

@@ -11,18 +11,24 @@ it and the result records that test accuracy too.
 from __future__ import annotations
 
 import csv
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Sequence
 
 import numpy as np
 
-from bench.config import param
-from bench.contracts import Clip, LayoutError, MetricSpec, Split, Task, TaskData, TaskKind
-from bench.metrics import accuracy, macro_f1
-from bench.registry import register_task
-from bench import submission
+from bench.core.config import param
+from bench.core.contracts import (
+    Clip,
+    LayoutError,
+    MetricSpec,
+    Split,
+    TaskData,
+    TaskKind,
+)
+from bench.core.registry import register_task
+from bench.protocols import submission
+from bench.protocols.loading import DatasetTask
 
 AUDIO_SUFFIXES = (".wav",)
 
@@ -117,30 +123,27 @@ def stratified_holdout(labels: np.ndarray, fraction: float, seed: int) -> tuple[
 
 
 @register_task("kaggle5")
-class Kaggle5(Task):
+class Kaggle5(DatasetTask):
     kind = TaskKind.CLASSIFICATION
     description = "Kaggle-style 5-class sound classification: train/<class>/*.wav, test/*.wav -> submission.csv"
     metric = MetricSpec("accuracy", "max", ("macro_f1",))
     Config = Kaggle5Config
     presets = {"tiny": {"synthetic_train_per_class": 10, "synthetic_test": 10, "clip_seconds": 1.5, "valid_fraction": 0.2}}
 
-    def load(self, cache_dir: Path, log: logging.Logger) -> TaskData:
-        c = self.config
-        if c.data_dir is not None:
-            return read_layout(Path(c.data_dir))
-        from tasks.kaggle5.synth import SYNTH_VERSION, generate
+    def read(self, root: Path) -> TaskData:
+        return read_layout(root)
 
-        name = f"kaggle5-synth-v{SYNTH_VERSION}-n{c.synthetic_train_per_class}-t{c.synthetic_test}-s{c.synthetic_seed}"
-        root = cache_dir / "datasets" / name
-        if not root.exists():
-            log.info("writing the embedded synthetic kaggle5 dataset to %s", root)
-            try:
-                generate(root, n_train_per_class=c.synthetic_train_per_class, n_test=c.synthetic_test, seed=c.synthetic_seed)
-            except FileExistsError:
-                pass  # another run wrote it first
-        data = read_layout(root)
-        data.synthetic = True
-        return data
+    def synthesize(self, root: Path) -> None:
+        from tasks.kaggle5.synth import generate
+
+        c = self.config
+        generate(root, n_train_per_class=c.synthetic_train_per_class, n_test=c.synthetic_test, seed=c.synthetic_seed)
+
+    def synthetic_name(self) -> str:
+        from tasks.kaggle5.synth import SYNTH_VERSION
+
+        c = self.config
+        return f"kaggle5-synth-v{SYNTH_VERSION}-n{c.synthetic_train_per_class}-t{c.synthetic_test}-s{c.synthetic_seed}"
 
     def splits(self, data: TaskData, seed: int) -> list[Split]:
         train, valid = stratified_holdout(data.class_index(), self.config.valid_fraction, seed)
@@ -150,9 +153,6 @@ class Kaggle5(Task):
             " split because the competition's test set is unlabelled"
         )
         return [Split("holdout", train, valid, np.empty(0, dtype=np.int64), note)]
-
-    def score(self, y_true: np.ndarray, outputs: np.ndarray, data: TaskData) -> dict[str, float]:
-        return {"accuracy": accuracy(y_true, outputs), "macro_f1": macro_f1(y_true, outputs)}
 
     def write_outputs(self, data: TaskData, outputs: np.ndarray, run_dir: Path, skipped: Sequence[int] = ()) -> dict:
         c = self.config

@@ -16,7 +16,7 @@ spectral tilt and loudness from overlapping ranges, so per-clip spectral summari
 (MFCC mean/std) are confusable, while each class has its own time-frequency
 structure (bark rhythm and falling pitch, siren wail, steady two-tone honks, fast
 AM of drills, engine firing pulses) that a 2-D CNN on log-mels can learn.
-The class recipes live in `bench.sounds`, shared with other tasks' generators.
+The class recipes live in `bench.data.synthetic.sounds`, shared with other tasks' generators.
 
 Every clip's random generator is derived from (seed, split, class, index), so the
 output is byte-identical across runs and machines and independent of the order in
@@ -31,9 +31,15 @@ from typing import Callable
 
 import numpy as np
 
-from bench import synth
-from bench.atomic import atomic_dir
-from bench.sounds import car_horn, dog_bark, drilling, engine_idling, siren
+from bench.core.atomic import atomic_dir
+from bench.data.synthetic import blocks as synth
+from bench.data.synthetic.sounds import (
+    car_horn,
+    dog_bark,
+    drilling,
+    engine_idling,
+    siren,
+)
 
 CLASSES = ("dog_bark", "siren", "car_horn", "drilling", "engine_idling")
 SYNTH_VERSION = 1

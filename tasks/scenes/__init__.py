@@ -22,10 +22,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.config import ConfigError, param
-from bench.contracts import Clip, LayoutError, TaskData
-from bench.cvtask import CrossValConfig, CrossValTask
-from bench.registry import register_task
+from bench.core.config import ConfigError, param
+from bench.core.contracts import Clip, LayoutError, MetricSpec, TaskData, TaskKind
+from bench.core.registry import register_task
+from bench.protocols.crossval import CrossValConfig, CrossValTask
 from tasks.scenes.synth import CLASSES, N_FOLDS, SEGMENTS_PER_RECORDING, SYNTH_VERSION
 
 SETUP = "evaluation_setup"
@@ -223,6 +223,8 @@ def _check_fold(k: int, lists: dict, meta: dict[str, _Row], problems: list[str])
 
 @register_task("scenes")
 class Scenes(CrossValTask):
+    kind = TaskKind.CLASSIFICATION
+    metric = MetricSpec("accuracy", "max", ("macro_f1",))
     description = "TUT Acoustic Scenes 2017 development set: 15 scenes, the publisher's 4 folds, grouped by location"
     Config = ScenesConfig
     n_folds = N_FOLDS

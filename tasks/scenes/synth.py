@@ -36,14 +36,14 @@ so the output is byte-identical across runs and machines.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 
 import numpy as np
 
-from bench import synth
-from bench.atomic import atomic_dir
+from bench.core.atomic import atomic_dir
+from bench.data.synthetic import blocks as synth
 
 CLASSES = (
     "beach", "bus", "cafe/restaurant", "car", "city_center", "forest_path", "grocery_store",

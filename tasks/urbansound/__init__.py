@@ -20,10 +20,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.config import param
-from bench.contracts import Clip, LayoutError, TaskData
-from bench.cvtask import CrossValConfig, CrossValTask
-from bench.registry import register_task
+from bench.core.config import param
+from bench.core.contracts import Clip, LayoutError, MetricSpec, TaskData, TaskKind
+from bench.core.registry import register_task
+from bench.protocols.crossval import CrossValConfig, CrossValTask
 
 CLASSES = ("air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling",
            "engine_idling", "gun_shot", "jackhammer", "siren", "street_music")
@@ -228,6 +228,8 @@ def _extra_files(found: dict[str, list[Path]], named: set[str]) -> list[str]:
 
 @register_task("urbansound")
 class UrbanSound(CrossValTask):
+    kind = TaskKind.CLASSIFICATION
+    metric = MetricSpec("accuracy", "max", ("macro_f1",))
     description = "UrbanSound8K: 10 urban sound classes, official 10-fold CV, fsID kept within a fold"
     n_folds = N_FOLDS
     group_name = "fsID"

@@ -34,8 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import sounds, synth
-from bench.atomic import atomic_dir
+from bench.core.atomic import atomic_dir
+from bench.data.synthetic import blocks as synth
+from bench.data.synthetic import sounds
 from tasks.urbansound import CLASSES, COLUMNS, N_FOLDS
 
 SYNTH_VERSION = 1

@@ -1,0 +1,178 @@
+"""Metrics by name: what each computes, which way is better, and what it reads.
+
+Tasks name their metrics (`MetricSpec`), and everything that scores looks them up
+here, so the runner, the training loop (best epoch, early stop), tuning (pruning)
+and the report agree on one function and one direction per name. A metric reads
+`probabilities` ((N, n_classes) class probabilities against class indices),
+`values` ((N, n_targets) predictions against targets) or `features` (generated
+(N, C, F, T) features against real ones). Plugins add theirs with `register_metric`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+import numpy as np
+
+from bench.core.config import did_you_mean
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    fn: Callable[[np.ndarray, np.ndarray], float]  # (truth, outputs) -> value
+    direction: Literal["max", "min"]
+    needs: Literal["probabilities", "values", "features"]
+    best: float | None  # the value of perfect outputs, where there is one
+    help: str
+
+    def better(self, a: float, b: float) -> bool:
+        return a > b if self.direction == "max" else a < b
+
+    def __call__(self, truth: np.ndarray, outputs: np.ndarray) -> float:
+        return float(self.fn(truth, outputs))
+
+
+METRICS: dict[str, Metric] = {}
+
+
+def register_metric(name: str, direction: Literal["max", "min"], needs: Literal["probabilities", "values", "features"],
+                    best: float | None, help: str) -> Callable:
+    """Decorator: register `fn(truth, outputs) -> float` under `name`; a second use of a name is refused."""
+
+    def deco(fn: Callable[[np.ndarray, np.ndarray], float]) -> Callable:
+        if name in METRICS:
+            raise ValueError(f"metric '{name}' is already registered ({METRICS[name].fn.__module__})")
+        METRICS[name] = Metric(name, fn, direction, needs, best, help)
+        return fn
+
+    return deco
+
+
+def get(name: str) -> Metric:
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise KeyError(f"unknown metric '{name}'{did_you_mean(name, list(METRICS))};"
+                       f" metrics: {', '.join(sorted(METRICS))}") from None
+
+
+# -- classification: probabilities against class indices ----------------------------------
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Rows are true classes, columns predicted classes."""
+    m = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(m, (np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)), 1)
+    return m
+
+
+@register_metric("accuracy", "max", "probabilities", 1.0, "share of clips whose most probable class is right")
+def accuracy(y_true: np.ndarray, probs: np.ndarray) -> float:
+    return float(np.mean(np.argmax(probs, axis=1) == y_true))
+
+
+@register_metric("macro_f1", "max", "probabilities", 1.0, "mean F1 over the classes present in truth or predictions")
+def macro_f1(y_true: np.ndarray, probs: np.ndarray) -> float:
+    n = probs.shape[1]
+    m = confusion(y_true, np.argmax(probs, axis=1), n)
+    tp = np.diag(m).astype(float)
+    support = m.sum(axis=1)
+    predicted = m.sum(axis=0)
+    present = (support + predicted) > 0
+    denom = support + predicted
+    f1 = np.divide(2 * tp, denom, out=np.zeros(n), where=denom > 0)
+    return float(f1[present].mean()) if present.any() else 0.0
+
+
+@register_metric("log_loss", "min", "probabilities", 0.0, "mean negative log probability of the true class")
+def log_loss(y_true: np.ndarray, probs: np.ndarray) -> float:
+    p = np.clip(probs[np.arange(len(y_true)), y_true], 1e-12, 1.0)
+    return float(-np.mean(np.log(p)))
+
+
+# -- regression: values against targets ----------------------------------------------------
+
+
+def ccc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Concordance correlation coefficient of one dimension, pooled over all items."""
+    x, y = np.asarray(y_true, float).ravel(), np.asarray(y_pred, float).ravel()
+    vx, vy = x.var(), y.var()
+    denom = vx + vy + (x.mean() - y.mean()) ** 2
+    return float(2 * np.mean((x - x.mean()) * (y - y.mean())) / denom) if denom > 0 else 0.0
+
+
+def _columns(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, float)
+    return a.reshape(len(a), -1)
+
+
+@register_metric("ccc", "max", "values", 1.0, "concordance correlation coefficient, mean over the targets")
+def ccc_mean(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    t, p = _columns(y_true), _columns(y_pred)
+    return float(np.mean([ccc(t[:, j], p[:, j]) for j in range(t.shape[1])]))
+
+
+@register_metric("mse", "min", "values", 0.0, "mean squared error over clips and targets")
+def mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    from sklearn.metrics import mean_squared_error
+
+    return float(mean_squared_error(_columns(y_true), _columns(y_pred)))
+
+
+@register_metric("rmse", "min", "values", 0.0, "root mean squared error over clips and targets")
+def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(np.sqrt(mse(y_true, y_pred)))
+
+
+@register_metric("mae", "min", "values", 0.0, "mean absolute error over clips and targets")
+def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    from sklearn.metrics import mean_absolute_error
+
+    return float(mean_absolute_error(_columns(y_true), _columns(y_pred)))
+
+
+@register_metric("r2", "max", "values", 1.0, "coefficient of determination, mean over the targets")
+def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    from sklearn.metrics import r2_score
+
+    return float(r2_score(_columns(y_true), _columns(y_pred), multioutput="uniform_average"))
+
+
+# -- generation: generated features against real ones ---------------------------------------
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two (N, D) embedding sets.
+
+    ||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)); the matrix square root's
+    imaginary part, a numerical artefact, is dropped.
+    """
+    from scipy import linalg
+
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"frechet_distance needs two (N, D) arrays of the same D, got {a.shape} and {b.shape}")
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("frechet_distance needs at least two embeddings on each side")
+    mu = a.mean(0) - b.mean(0)
+    sa, sb = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    root = linalg.sqrtm(sa @ sb)
+    root = root.real if np.iscomplexobj(root) else root
+    return float(max(mu @ mu + np.trace(sa) + np.trace(sb) - 2 * np.trace(root), 0.0))
+
+
+def pooled(features: np.ndarray) -> np.ndarray:
+    """(N, C, F, T) features -> (N, C*F) means over time: the `logmel` statistics embedding."""
+    f = np.asarray(features, np.float64)
+    return f.mean(axis=-1).reshape(len(f), -1)
+
+
+@register_metric("frechet_logmel", "min", "features", 0.0,
+                 "Fréchet distance between real and generated clips' time-averaged features")
+def frechet_logmel(real: np.ndarray, generated: np.ndarray) -> float:
+    return frechet_distance(pooled(real), pooled(generated))
+
+
+CLASSIFICATION = {n: m.fn for n, m in METRICS.items() if m.needs == "probabilities"}
