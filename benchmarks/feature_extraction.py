@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import header, ratio  # noqa: E402
 
-from bench import registry  # noqa: E402
+from bench.core import registry  # noqa: E402
 from bench.core.config import Section, apply_overrides  # noqa: E402
 from bench.core.contracts import FeatureSpec  # noqa: E402
 from bench.data.cache import FeatureCache  # noqa: E402

@@ -27,7 +27,15 @@ import pytest
 
 from bench.core.atomic import atomic_dir
 from bench.core.config import param
-from bench.core.contracts import Clip, LayoutError, MetricSpec, Split, Task, TaskData, TaskKind
+from bench.core.contracts import (
+    Clip,
+    LayoutError,
+    MetricSpec,
+    Split,
+    Task,
+    TaskData,
+    TaskKind,
+)
 
 TARGETS = ("pitch", "loudness")
 SYNTH_VERSION = 1
@@ -196,7 +204,8 @@ def test_regression_task_runs_tunes_and_reports_through_the_cli(bench, tmp_path)
     html = page.read_text(encoding="utf-8")
     figures = json.loads(re.search(r'<script type="application/json" id="figures">(.*?)</script>', html, re.S).group(1))
     pitch = figures["fig-residuals-0"]
-    assert pitch["layout"]["title"]["text"].startswith("pitch: predicted against true (12 clips")
+    assert pitch["layout"]["title"]["text"].startswith("pitch: predicted against true<br>")
+    assert "12 clips · RMSE" in pitch["layout"]["title"]["text"]
     assert pitch["data"][0]["x"] == cnn["folds"][0]["residuals"]["pitch"]["true"]
     assert "fig-residuals-1" in figures and 'id="residuals"' in html
     curves = [f["layout"]["title"]["text"] for k, f in figures.items() if k.startswith("fig-curve")]

@@ -742,7 +742,8 @@ def test_regression_page_draws_predicted_against_true_with_the_identity_line(tmp
     assert identity["x"] == identity["y"] and identity["x"][0] < -1.0 and identity["x"][1] > 0.5
     assert valence["layout"]["xaxis"]["title"]["text"] == "true valence"
     assert valence["layout"]["yaxis"]["title"]["text"] == "predicted valence"
-    assert "3 clips, 2 folds" in valence["layout"]["title"]["text"]
+    title = valence["layout"]["title"]["text"]
+    assert title.startswith("valence: predicted against true<br>") and "3 clips from 2 folds · RMSE 0.3227" in title
     assert "fig-per-class" not in figs and "fig-confusion" not in figs
 
 

@@ -12,8 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.results.compare import DataMatch, data_where, no_t_reason, paired_t, wilcoxon_p
 from bench.report.records import RunRecord, TaskBoard
+from bench.results.compare import (
+    DataMatch,
+    data_where,
+    no_t_reason,
+    paired_t,
+    wilcoxon_p,
+)
 
 MAX_RUNS = 30  # 870 ordered pairs at most
 

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.results.leaderboard import OPTIMISTIC_TAG
-from bench.results.record import RecordError, load_result
 from bench.report.figures import finite
 from bench.report.fmt import as_dict
+from bench.results.leaderboard import OPTIMISTIC_TAG
+from bench.results.record import RecordError, load_result
 
 log = logging.getLogger("bench.report")
 

@@ -6,12 +6,20 @@ import json
 from pathlib import Path
 from typing import Any, Collection
 
-from bench.results.record import load_result
 from bench.report import figures as F
 from bench.report import run_plots as P
 from bench.report.fmt import BETTER, as_dict, fmt, score_text, seconds
-from bench.report.pages import SAFE_NAME, compare_page, href, run_page, safe_name, study_page, write_page
+from bench.report.pages import (
+    SAFE_NAME,
+    compare_page,
+    href,
+    run_page,
+    safe_name,
+    study_page,
+    write_page,
+)
 from bench.report.records import run_tags
+from bench.results.record import load_result
 
 
 def render_run(run_dir: Path, reports_dir: Path, planned: Collection[Path] = ()) -> Path:

@@ -138,12 +138,18 @@ def residual_figure(res: F.Residuals) -> dict[str, Any]:
     span = [res.low - pad, res.high + pad]
     data.append({"type": "scatter", "mode": "lines", "x": span, "y": span, "name": "predicted = true",
                  "hoverinfo": "skip", "line": {"color": "#7f7f7f", "dash": "dash", "width": 1}})
-    folds = f", {n_folds} folds" if n_folds > 1 else ""
+    folds = f" from {n_folds} folds" if n_folds > 1 else ""
+    # the numbers on a line of their own: one long title ran under plotly's toolbar
+    stats = f"{res.n} clips{folds} · RMSE {fmt(res.rmse)} · bias {fmt(res.bias)} (mean predicted − true)"
     return {"data": data, "layout": layout(
-        f"{res.target}: predicted against true ({res.n} clips{folds}; RMSE {fmt(res.rmse)}, bias {fmt(res.bias)})",
+        f"{res.target}: predicted against true<br><span style=\"font-size:12px\">{stats}</span>",
         f"true {res.target}", f"predicted {res.target}",
-        xaxis={"range": span}, yaxis={"range": span, "scaleanchor": "x", "scaleratio": 1},
-        height=420)}
+        # square, both axes over the same span: the plot area shrinks rather than one range growing
+        xaxis={"range": span, "constrain": "domain", "zeroline": False},
+        yaxis={"range": span, "scaleanchor": "x", "scaleratio": 1, "constrain": "domain", "zeroline": False},
+        # top left: where an identity scatter leaves room (it needs predictions far above the truth)
+        legend={"x": 0.02, "y": 0.98, "xanchor": "left", "yanchor": "top", "bgcolor": "rgba(255,255,255,0.8)"},
+        margin={"t": 70}, height=440)}
 
 
 def per_class_figure(pc: F.PerClass) -> dict[str, Any]:

@@ -19,8 +19,17 @@ from bench.report import comparison as C
 from bench.report import records as R
 from bench.report import site_plots as P
 from bench.report.fmt import BETTER, fmt, p_text, score_text, seconds, sort_key
-from bench.report.pages import SAFE_NAME, compare_page, href, run_page, script_json, study_page, write_page
+from bench.report.pages import (
+    SAFE_NAME,
+    compare_page,
+    href,
+    run_page,
+    script_json,
+    study_page,
+    write_page,
+)
 from bench.report.study_data import Study, load_study
+
 
 @dataclass
 class Site:

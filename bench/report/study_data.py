@@ -319,7 +319,11 @@ def importances(study: Study) -> Importances:
 
 def _optuna_importances(study: Study, params: list[Param]) -> dict[str, float]:
     import optuna
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
     from optuna.importance import FanovaImportanceEvaluator
 
     dists = {}
