@@ -25,6 +25,7 @@ CLI stay importable without it.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
@@ -45,8 +46,9 @@ if TYPE_CHECKING:
     import torch
 
 
-class Kind:
+class Kind(ABC):
     kind: ClassVar[TaskKind]
+    needs: ClassVar[str]  # what its outputs are, as bench.core.metrics.Metric.needs names it
     default_metrics: ClassVar[tuple[str, ...]]
     # "loss": early stopping counts epochs without a lower validation loss (a smooth proxy);
     # "metric": epochs without a better validation value of the task's primary metric
@@ -57,15 +59,17 @@ class Kind:
 
     # -- data -----------------------------------------------------------------------------
 
+    @abstractmethod
     def targets(self, data: TaskData) -> np.ndarray:
-        raise NotImplementedError
+        ...
 
     def strata(self, data: TaskData) -> np.ndarray | None:
         """Labels that splits keep in proportion; None: draw without stratifying."""
         return None
 
+    @abstractmethod
     def n_outputs(self, info: TaskInfo) -> int:
-        raise NotImplementedError
+        ...
 
     # -- outputs and scores -----------------------------------------------------------------
 
@@ -82,8 +86,6 @@ class Kind:
             raise ValueError(f"metric '{name}' reads {m.needs}, but {self.kind} tasks produce {self.needs}")
         return m
 
-    needs: ClassVar[str]
-
     def score(self, names: tuple[str, ...], truth: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
         return {n: self.metric(n)(truth, outputs) for n in names}
 
@@ -94,39 +96,44 @@ class Kind:
     def split_warnings(self, split: Split, targets: np.ndarray, data: TaskData) -> list[str]:
         return []
 
+    @abstractmethod
     def fill_skipped(self, y_train: np.ndarray, n: int, n_outputs: int) -> np.ndarray:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def describe(self, info: TaskInfo, outputs: np.ndarray) -> str:
-        raise NotImplementedError
+        ...
 
     # -- torch defaults ---------------------------------------------------------------------
 
     def loss(self) -> "torch.nn.Module":
-        raise NotImplementedError
+        """The torch loop's default training loss; a kind without one (generation: GANs train their own way) refuses."""
+        raise TypeError(f"{self.kind} tasks have no default training loss: the solution brings its own")
 
     def postprocess(self, raw: "torch.Tensor") -> "torch.Tensor":
         return raw
 
     def batch_hits(self, out: "torch.Tensor", y: "torch.Tensor") -> "torch.Tensor":
         """Per-batch count behind `running_metric` (on the device, no host sync)."""
-        raise NotImplementedError
+        raise TypeError(f"{self.kind} tasks have no running training metric")
 
     # -- conformance ------------------------------------------------------------------------
 
+    @abstractmethod
     def toy_info(self, audio: AudioSpec) -> TaskInfo:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def toy_targets(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def perfect(self, truth: np.ndarray, info: TaskInfo) -> np.ndarray:
         """Outputs that score a metric's best value against `truth`."""
-        raise NotImplementedError
 
+    @abstractmethod
     def constant(self, truth: np.ndarray, info: TaskInfo) -> np.ndarray:
         """The same output for every clip: what a model that learnt nothing gives."""
-        raise NotImplementedError
 
 
 class ClassTargets(Kind):

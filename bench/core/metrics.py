@@ -174,5 +174,3 @@ def pooled(features: np.ndarray) -> np.ndarray:
 def frechet_logmel(real: np.ndarray, generated: np.ndarray) -> float:
     return frechet_distance(pooled(real), pooled(generated))
 
-
-CLASSIFICATION = {n: m.fn for n, m in METRICS.items() if m.needs == "probabilities"}
