@@ -18,12 +18,14 @@ commands:
   list [NAME]                                   tasks and solutions; with a name, its settings
   leaderboard [task=NAME] [leaderboard=PATH]    the leaderboard, best first
   predict run=RUN_DIR [skip_bad=true] FILE ...  classify audio files with a finished run
-  report [runs_dir=DIR] [reports_dir=DIR] [studies_dir=DIR]
+  report [runs_dir=DIR] [reports_dir=DIR] [studies_dir=DIR] [scores_dir=DIR]
                                                 re-render every report from the run and study records
   compare RUN_A RUN_B                           per-fold scores side by side, paired tests
   tune task=NAME solution=NAME [trials=N] [storage=URL] [study=NAME] [key=value ...]
                                                 optuna study over the solution's search space, then a tuned run
   study show study=NAME [storage=URL]           a study's best trials and parameter importances
+  score-audio real=DIR generated=DIR [embedding=NAME] [per_class=true] [key=value ...]
+                                                Fréchet/kernel audio distances with floors and ceilings
   data check task=NAME [data_dir=DIR] [solution=NAME]
                                                 validate and describe a dataset before training
   data fetch NAME --to DIR                      download, verify and unpack an official dataset
@@ -227,7 +229,7 @@ def cmd_report(args: list[str]) -> int:
     from bench.report import render_all
 
     pairs = parse_cli_pairs(args)
-    keys = {"runs_dir": "runs", "reports_dir": "reports", "studies_dir": "studies"}
+    keys = {"runs_dir": "runs", "reports_dir": "reports", "studies_dir": "studies", "scores_dir": "scores"}
     unknown = set(pairs) - set(keys)
     if unknown:
         from bench.core.config import did_you_mean
@@ -236,9 +238,9 @@ def cmd_report(args: list[str]) -> int:
         raise ConfigError(f"unknown key '{key}' for report{did_you_mean(key, list(keys))}; keys: {', '.join(keys)}"
                           " (the leaderboard page is built from the run records, not leaderboard.csv)")
     dirs = {k: Path(pairs.get(k, default)) for k, default in keys.items()}
-    site = render_all(dirs["runs_dir"], dirs["reports_dir"], dirs["studies_dir"])
+    site = render_all(dirs["runs_dir"], dirs["reports_dir"], dirs["studies_dir"], dirs["scores_dir"])
     print(f"rendered {len(site.runs)} run page(s), {len(site.studies)} study page(s), "
-          f"{len(site.comparisons)} comparison page(s) and {site.index}")
+          f"{len(site.comparisons)} comparison page(s), {len(site.scores)} score page(s) and {site.index}")
     for problem in site.problems:
         print(f"error: left out: {problem}", file=sys.stderr)
     return 1 if site.problems else 0
@@ -331,6 +333,12 @@ def cmd_study(args: list[str]) -> int:
     return 0
 
 
+def cmd_score_audio(args: list[str]) -> int:
+    from bench.scoring.command import main as score_audio
+
+    return score_audio(args)
+
+
 def cmd_env(args: list[str]) -> int:
     import json
 
@@ -355,6 +363,7 @@ COMMANDS = {
     "env": cmd_env,
     "data": cmd_data,
     "run": cmd_run,
+    "score-audio": cmd_score_audio,
     "list": cmd_list,
     "leaderboard": cmd_leaderboard,
     "predict": cmd_predict,

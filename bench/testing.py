@@ -22,8 +22,9 @@ import dataclasses
 import json
 import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -145,8 +146,8 @@ def _check_outputs(kind: kinds.Kind, info: TaskInfo, x: np.ndarray, y: np.ndarra
 
 
 def check_solution(solution: str | type, tmp_dir: Path, kind: TaskKind | None = None) -> None:
-    """Fit on toy features, produce outputs (`predict`, or `generate` for generation), save,
-    reload into a fresh instance, produce the same.
+    """Fit on toy features, produce outputs (`predict`, or `generate` for generation), embed where
+    the solution can (`Solution.embed`), save, reload into a fresh instance, produce the same.
 
     Every kind the solution claims, or only `kind`. The outputs must have the shape the
     kind's metrics read, be finite, and be probabilities summing to 1 where those
@@ -165,11 +166,29 @@ def check_solution(solution: str | type, tmp_dir: Path, kind: TaskKind | None = 
         sol.fit(x[:16], y[:16], x[16:], y[16:], ctx)
         out = kd.produce(sol, x, y, ctx)
         _check_outputs(kd, info, x, y, out)
+        embedded = _embedding(sol, x, ctx)
         sol.save(folder / "model")
         again = cls(tiny_params(cls), info)
         again.load_state(folder / "model")
         np.testing.assert_allclose(kd.produce(again, x, y, ctx), out, rtol=1e-5, atol=1e-6,
                                    err_msg="a reloaded model predicts differently")
+        if embedded is not None:
+            np.testing.assert_allclose(again.embed(x, ctx), embedded, rtol=1e-5, atol=1e-6,
+                                       err_msg="a reloaded model embeds differently")
+
+
+def _embedding(sol, x: np.ndarray, ctx) -> np.ndarray | None:
+    """`Solution.embed` (the scoring suite's run: embedding), where the solution has one: one finite
+    row per clip, the same twice."""
+    try:
+        e = np.asarray(sol.embed(x, ctx))
+    except TypeError:
+        return None  # no embedding: `bench score-audio embedding=run:` refuses such runs
+    assert e.ndim == 2 and len(e) == len(x) and e.shape[1] >= 1, f"embed gave {e.shape} for {len(x)} clips"
+    assert np.isfinite(e).all(), "embed gave NaN or infinite values"
+    np.testing.assert_allclose(np.asarray(sol.embed(x, ctx)), e, rtol=1e-6, atol=1e-7,
+                               err_msg="embed is not deterministic")
+    return e
 
 
 def check_min_frames(solution: str | type, tmp_dir: Path) -> None:

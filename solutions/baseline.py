@@ -86,10 +86,14 @@ class Baseline(Solution):
         self.coef, self.intercept = coef, intercept
         return FitResult()
 
-    def predict(self, x: np.ndarray, ctx: FitContext) -> np.ndarray:
+    def embed(self, x: np.ndarray, ctx: FitContext) -> np.ndarray:
+        """The standardised MFCC statistics the linear model reads."""
         if self.coef is None:
-            raise RuntimeError("baseline: predict called before fit or load")
-        z = (clip_statistics(x) - self.scale_mean) / self.scale_std
+            raise RuntimeError("baseline: embed or predict called before fit or load")
+        return (clip_statistics(x) - self.scale_mean) / self.scale_std
+
+    def predict(self, x: np.ndarray, ctx: FitContext) -> np.ndarray:
+        z = self.embed(x, ctx)
         out = z @ self.coef + self.intercept
         if self.task.kind is TaskKind.CLASSIFICATION:
             out = out - out.max(axis=1, keepdims=True)

@@ -32,7 +32,7 @@ from bench.train.devicedata import DeviceData
 from bench.train.torch_solution import TorchSolution
 from bench.train.trainer import LoopConfig
 from solutions._params import mel_spec
-from solutions._pretrained import read_state_dict
+from bench.train.weights_file import read_state_dict
 
 log = logging.getLogger("bench.efficientnet")
 

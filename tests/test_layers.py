@@ -16,7 +16,7 @@ import bench
 ROOT = Path(bench.__file__).parent
 
 # lowest first; a package may import its own layer and any below it
-LAYERS = ["core", "data", "protocols", "train", "results", "report", "run", "tuning", "__top__"]
+LAYERS = ["core", "data", "protocols", "train", "results", "report", "run", "scoring", "tuning", "__top__"]
 
 
 def _layer(module: str) -> str:

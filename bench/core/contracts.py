@@ -338,6 +338,11 @@ class Solution(ABC):
         """(N, n_classes) probabilities or (N, n_targets) values."""
         raise TypeError(f"solution {self.name} does not predict; it supports {sorted(k.value for k in self.kinds)}")
 
+    def embed(self, x: np.ndarray, ctx: FitContext) -> np.ndarray:
+        """(N, D) clip embeddings from the fitted model: what its output layer reads (the penultimate
+        layer of a network). The scoring suite's `run:` embedding calls it."""
+        raise TypeError(f"solution {self.name} has no embedding of its inputs")
+
     def generate(self, labels: np.ndarray, ctx: FitContext) -> np.ndarray:
         """(N, C, F, T) features for the requested class labels (generation tasks)."""
         raise TypeError(f"solution {self.name} does not generate; it supports {sorted(k.value for k in self.kinds)}")

@@ -1,12 +1,13 @@
 """The report site: the front page, one comparison page per task, and `render_all`.
 
-    render_all(runs_dir, reports_dir, studies_dir)              every page, from the records
+    render_all(runs_dir, reports_dir, studies_dir, scores_dir)  every page, from the records
     render_runs(run_dirs, runs_dir, reports_dir, studies_dir)   these runs' pages, the index, comparisons
     render_index(runs_dir, reports_dir, studies_dir)            the index and comparison pages
 
 The front page is built from the run records (runs/*/result.json), never from
-leaderboard.csv, and from the study records (studies/*.json). A record that cannot be
-read is named on the front page and left out; it does not stop the other pages.
+leaderboard.csv, from the study records (studies/*.json) and from the audio score
+records (scores/*.json, `bench score-audio`). A record that cannot be read is named on
+the front page and left out; it does not stop the other pages.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from bench.report.pages import (
     compare_page,
     href,
     run_page,
+    safe_name,
     script_json,
     study_page,
     write_page,
 )
+from bench.report.score_page import load_score, score_page
 from bench.report.study_data import Study, load_study
 
 
@@ -37,34 +40,41 @@ class Site:
     runs: list[Path] = field(default_factory=list)
     studies: list[Path] = field(default_factory=list)
     comparisons: list[Path] = field(default_factory=list)
+    scores: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # records that could not be read or rendered
 
 
-def render_all(runs_dir: Path, reports_dir: Path, studies_dir: Path = Path("studies")) -> Site:
-    """Re-render every run page, study page, comparison page and the index."""
+def render_all(runs_dir: Path, reports_dir: Path, studies_dir: Path = Path("studies"),
+               scores_dir: Path = Path("scores")) -> Site:
+    """Re-render every run page, study page, score page, comparison page and the index."""
     runs = [p.parent for p in sorted(Path(runs_dir).glob(f"*/{R.RESULT_JSON}"))]
-    return _render(runs, True, Path(runs_dir), Path(reports_dir), Path(studies_dir))
+    return _render(runs, True, Path(runs_dir), Path(reports_dir), Path(studies_dir), Path(scores_dir))
 
 
 def render_runs(run_dirs: list[Path], runs_dir: Path, reports_dir: Path,
-                studies_dir: Path = Path("studies")) -> Site:
+                studies_dir: Path = Path("studies"), scores_dir: Path = Path("scores")) -> Site:
     """The pages of these runs (say, just finished), then the index and the comparison pages."""
-    return _render([Path(d) for d in run_dirs], False, Path(runs_dir), Path(reports_dir), Path(studies_dir))
+    return _render([Path(d) for d in run_dirs], False, Path(runs_dir), Path(reports_dir), Path(studies_dir),
+                   Path(scores_dir))
 
 
-def render_index(runs_dir: Path, reports_dir: Path, studies_dir: Path = Path("studies")) -> Site:
+def render_index(runs_dir: Path, reports_dir: Path, studies_dir: Path = Path("studies"),
+                 scores_dir: Path = Path("scores")) -> Site:
     """Write reports_dir/index.html and a comparison page per task with two or more runs."""
-    return _render([], False, Path(runs_dir), Path(reports_dir), Path(studies_dir))
+    return _render([], False, Path(runs_dir), Path(reports_dir), Path(studies_dir), Path(scores_dir))
 
 
-def _render(run_dirs: list[Path], with_studies: bool, runs_dir: Path, reports_dir: Path, studies_dir: Path) -> Site:
+def _render(run_dirs: list[Path], with_studies: bool, runs_dir: Path, reports_dir: Path, studies_dir: Path,
+            scores_dir: Path) -> Site:
     """Pages link only to pages that exist or that this call writes (`planned`), so the
     order of writing does not decide which links a page gets."""
     from bench.report.run_page import render_run
+    from bench.report.score_page import render_score
     from bench.report.study_page import render_study
 
     records, problems = R.load_records(runs_dir)
     studies, study_problems = _load_studies(studies_dir)
+    scores, score_problems = _load_scores(scores_dir)
     boards = R.boards(records)
     by_task: dict[str, list[R.TaskBoard]] = {}
     for b in boards:
@@ -74,7 +84,8 @@ def _render(run_dirs: list[Path], with_studies: bool, runs_dir: Path, reports_di
     planned |= {run_page(reports_dir, r.run_id) for r in records if SAFE_NAME.match(r.run_id)}
     if with_studies:
         planned |= {study_page(reports_dir, s.name) for s in studies if SAFE_NAME.match(s.name)}
-    site = Site(reports_dir / "index.html", problems=problems + study_problems)
+        planned |= {score_page(reports_dir, name) for name, _, _ in scores}
+    site = Site(reports_dir / "index.html", problems=problems + study_problems + score_problems)
     for run_dir in run_dirs:
         try:
             site.runs.append(render_run(run_dir, reports_dir, planned))
@@ -85,13 +96,19 @@ def _render(run_dirs: list[Path], with_studies: bool, runs_dir: Path, reports_di
             site.studies.append(render_study(study.path, reports_dir, planned))
         except (OSError, ValueError, TypeError, KeyError) as exc:
             site.problems.append(f"{study.path}: {exc}")
+    for name, path, _ in scores if with_studies else []:
+        try:
+            site.scores.append(render_score(path, reports_dir))
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            site.problems.append(f"{path}: {exc}")
     site.problems = list(dict.fromkeys(site.problems))
-    _write_index(site, records, boards, comparisons, studies, reports_dir)
+    _write_index(site, records, boards, comparisons, studies, scores, reports_dir)
     return site
 
 
 def _write_index(site: Site, records: list[R.RunRecord], boards: list[R.TaskBoard],
-                 comparisons: dict[str, C.TaskComparison | None], studies: list[Study], reports_dir: Path) -> None:
+                 comparisons: dict[str, C.TaskComparison | None], studies: list[Study],
+                 scores: list[tuple[str, Path, dict]], reports_dir: Path) -> None:
     figs: dict[str, dict] = {}
     tasks = []
     for compare in comparisons.values():
@@ -105,7 +122,30 @@ def _write_index(site: Site, records: list[R.RunRecord], boards: list[R.TaskBoar
             figs[fig_id] = P.solutions_figure(board)
         tasks.append(_task_context(board, comparisons.get(board.task), reports_dir, fig_id, n_boards[board.task]))
     write_page(site.index, "index.html", root="", figures=figs, title="leaderboard", tasks=tasks,
-               studies=[_study_row(s, reports_dir) for s in studies], n_runs=len(records), problems=site.problems)
+               studies=[_study_row(s, reports_dir) for s in studies], n_runs=len(records), problems=site.problems,
+               scores=[_score_row(name, record, reports_dir) for name, _, record in scores])
+
+
+def _load_scores(scores_dir: Path) -> tuple[list[tuple[str, Path, dict]], list[str]]:
+    """(name, path, record) of each readable score record, newest first."""
+    found, problems = [], []
+    for path in sorted(Path(scores_dir).glob("*.json")) if Path(scores_dir).is_dir() else []:
+        try:
+            record = load_score(path)
+            found.append((safe_name(str(record.get("name") or path.stem), "score name", path), path, record))
+        except (OSError, ValueError) as exc:
+            problems.append(str(exc))
+    return sorted(found, key=lambda f: str(f[2].get("created", "")), reverse=True), problems
+
+
+def _score_row(name: str, record: dict, reports_dir: Path) -> dict[str, Any]:
+    position = record.get("position") or {}
+    return {"name": name, "href": href(score_page(reports_dir, name), reports_dir),
+            "embedding": record.get("embedding", {}).get("name", "?"),
+            "generated": record.get("sets", {}).get("generated", {}).get("source", "?"),
+            "real": record.get("reference", {}).get("source", "?"), "n": record.get("n", "?"),
+            "kernel": fmt(position.get("kernel")), "frechet_inf": fmt(position.get("frechet_inf")),
+            "created": record.get("created", "—")}
 
 
 def _study_files(studies_dir: Path) -> list[Path]:

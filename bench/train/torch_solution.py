@@ -24,8 +24,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from abc import abstractmethod
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -96,7 +96,7 @@ class TorchSolution(Solution):
 
         When it is also a `Callback` (BatchAugment is), the trainer calls its hooks.
         """
-        return None
+        return
 
     def make_callbacks(self, ctx: FitContext) -> list[Callback]:
         """The solution's own training callbacks (besides its augment); none by default."""
@@ -147,6 +147,29 @@ class TorchSolution(Solution):
 
     def predict(self, x: np.ndarray, ctx: FitContext) -> np.ndarray:
         return self.task_kind.postprocess(self._trainer(ctx).predict(x)).numpy()
+
+    def embedding_layer(self) -> nn.Module:
+        """The module whose input `embed` returns: the last nn.Linear, which in bench's networks
+        is the output layer. A network whose last Linear is elsewhere overrides this."""
+        linears = [m for m in self.model.modules() if isinstance(m, nn.Linear)]
+        if not linears:
+            raise TypeError(f"solution {self.name} has no nn.Linear output layer; override embedding_layer()")
+        return linears[-1]
+
+    def embed(self, x: np.ndarray, ctx: FitContext) -> np.ndarray:
+        """The output layer's input for each clip (the penultimate layer), from an ordinary forward pass."""
+        captured: list[torch.Tensor] = []
+        hook = self.embedding_layer().register_forward_hook(
+            lambda module, inputs, output: captured.append(inputs[0].detach().float().flatten(1).cpu()))
+        try:
+            self._trainer(ctx).predict(x)
+        finally:
+            hook.remove()
+        rows = torch.cat(captured) if captured else torch.empty(0)
+        if len(rows) != len(x):
+            raise RuntimeError(f"solution {self.name}: its embedding layer ran {len(rows)} times for {len(x)} clips;"
+                               " override embedding_layer() to name the layer before the output")
+        return rows.numpy()
 
     def save(self, folder: Path) -> None:
         save_weights(folder / WEIGHTS, self.model.state_dict(), {"solution": self.name})

@@ -1,6 +1,6 @@
 """Loading a local AST or DeiT-style checkpoint into an ASTNet.
 
-The file is read by solutions._pretrained (.safetensors, or .pth/.pt/.bin under
+The file is read by bench.train.weights_file (.safetensors, or .pth/.pt/.bin under
 torch's weights_only loader). Key prefixes of the usual wrappers are removed:
 "module." (DataParallel), "v." (AST's timm backbone) and "1." (a bench
 TorchSolution's weights, whose "0." standardisation is dropped).
@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from bench.core.config import ConfigError
-from solutions._pretrained import read_state_dict
+from bench.train.weights_file import read_state_dict
 from solutions.ast.model import PREFIX_TOKENS, ASTNet, resample_pos_embed
 
 WRAPPERS = ("v.", "1.")  # AST's timm backbone; a bench TorchSolution's network after its standardisation

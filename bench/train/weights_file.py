@@ -1,9 +1,9 @@
-"""Reading a weights file that another project wrote, for `pretrained=` settings.
+"""Reading a weights file that another project wrote: `pretrained=` of solutions, `weights=` of embeddings.
 
 A .safetensors file, or a .pth/.pt/.bin torch pickle read with weights_only=True
 (tensors and plain containers only, never arbitrary objects). A training-state
 dict is unwrapped ("state_dict_ema", "state_dict" or "model"), and DataParallel's
-"module." prefix is removed. Every failure is a ConfigError naming the file.
+"module." prefix is removed. Every failure is a ConfigError naming the setting and the file.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 WRAPPERS = ("state_dict_ema", "state_dict", "model")
 
 
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+def read_state_dict(path: Path, setting: str = "pretrained") -> dict[str, torch.Tensor]:
     if path.suffix not in SUFFIXES:
-        raise ConfigError(f"pretrained={path}: expected a {', '.join(SUFFIXES)} file")
+        raise ConfigError(f"{setting}={path}: expected a {', '.join(SUFFIXES)} file")
     if not path.is_file():
-        raise ConfigError(f"pretrained={path}: file not found")
+        raise ConfigError(f"{setting}={path}: file not found")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -31,11 +31,11 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ConfigError(f"pretrained={path}: cannot read it as a checkpoint ({exc})") from exc
+        raise ConfigError(f"{setting}={path}: cannot read it as a checkpoint ({exc})") from exc
     for wrapper in WRAPPERS:
         if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
             state = state[wrapper]
             break
     if not isinstance(state, dict) or not any(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ConfigError(f"pretrained={path}: holds no name -> tensor mapping of weights")
+        raise ConfigError(f"{setting}={path}: holds no name -> tensor mapping of weights")
     return {k.removeprefix("module."): v for k, v in state.items() if isinstance(v, torch.Tensor)}
