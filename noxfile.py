@@ -30,9 +30,10 @@ def measure(session):
 
 @nox.session
 def benchmarks(session):
-    """Training throughput and feature-extraction speed against seed-style code (a few minutes on 2 CPU cores).
+    """Training throughput, feature-extraction speed and the audio-scoring suite against their baselines
+    (about 15 minutes on 2 CPU cores).
 
     `nox -s benchmarks -- --device cuda` runs them on a GPU.
     """
-    for script in ("benchmarks/train_throughput.py", "benchmarks/feature_extraction.py"):
+    for script in ("benchmarks/train_throughput.py", "benchmarks/feature_extraction.py", "benchmarks/audio_scores.py"):
         session.run("python", script, *session.posargs)

@@ -23,6 +23,7 @@ from conftest import run_cli, system_tool_missing
 CHROMIUM = os.environ.get("BENCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = os.environ.get("BENCH_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
 STUDY = "esc50-baseline-C"
+SCORE = "esc50-folds12-logmel"
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +96,9 @@ def build_site(root: Path, cache: Path) -> dict[str, Any]:
         result = json.loads(path.read_text())
         path.write_text(json.dumps({**result, "tuning": {"study": STUDY, "trial": number}}))
     study = make_study(root / "studies", STUDY, {0: runs["trial-0"], 2: runs["trial-2"]})
+    # an audio score with every control and per-class scores (real clips of two folds stand in for generated ones)
+    run_cli("score-audio", "real=task:esc50:4,5", "generated=task:esc50:1,2", "per_class=true", "bootstrap=10",
+            f"train=task:esc50:3", f"name={SCORE}", cwd=root, cache=cache)
     out = run_cli("report", cwd=root, cache=cache)
     return {"root": root, "runs": runs, "study": study, "report_stdout": out.stdout,
             "reports": root / "reports"}

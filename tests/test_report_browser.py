@@ -16,6 +16,7 @@ from pathlib import Path
 import browser as B
 import pytest
 from browser import (
+    SCORE,
     STUDY,
     build_site,
     console_entries,
@@ -53,7 +54,7 @@ def _errors(entries: list[dict]) -> list[dict]:
 
 def test_bench_report_rebuilds_every_page(site):
     reports = site["reports"]
-    assert "rendered 6 run page(s), 1 study page(s), 1 comparison page(s)" in site["report_stdout"]
+    assert "rendered 6 run page(s), 1 study page(s), 1 comparison page(s), 1 score page(s)" in site["report_stdout"]
     for run in site["runs"].values():
         assert (reports / "runs" / f"{run.name}.html").is_file()
     assert (reports / "studies" / f"{STUDY}.html").is_file() and (reports / "compare" / "esc50.html").is_file()
@@ -85,8 +86,8 @@ def test_every_page_loads_cleanly_draws_its_figures_and_links_resolve(site, brow
                 queue.append(target)
         kinds.add(where.parts[0] if len(where.parts) > 1 else "index")
         screenshot(browser, screenshot_dir / f"{'-'.join(where.with_suffix('').parts)}.png")
-    assert kinds == {"index", "runs", "studies", "compare"}
-    assert len(seen) == 1 + 6 + 1 + 1  # every page of the site is reached from the index
+    assert kinds == {"index", "runs", "studies", "compare", "scores"}
+    assert len(seen) == 1 + 6 + 1 + 1 + 1  # every page of the site is reached from the index
 
 
 def test_index_marks_tuned_runs_and_sorts_by_a_column(site, browser):
@@ -179,3 +180,25 @@ def _luminance(colour: str) -> float:
     else:
         rgb = [float(x) for x in re.findall(r"[0-9.]+", colour)[:3]]
     return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]
+
+
+def test_score_page_shows_each_score_between_its_floors_and_ceilings(site, browser, screenshot_dir):
+    _open(browser, site["reports"] / "scores" / f"{SCORE}.html")
+    ladders = browser.execute_script("""
+        return Array.from(document.querySelectorAll('[id^=fig-ladder-]')).map(function (node) {
+          var t = node.data[0];
+          return {id: node.id, sets: t.y, values: t.x, title: node.layout.title.text};
+        });
+    """)
+    assert [f["id"] for f in ladders] == ["fig-ladder-frechet", "fig-ladder-frechet_inf", "fig-ladder-kernel"]
+    for fig in ladders:
+        assert fig["sets"][:3] == ["real vs real (floor)", "vocoder floor", "generated"], fig
+        assert "floor → ceiling" in fig["title"], fig  # the generated set's place between them, in words
+        values = dict(zip(fig["sets"], fig["values"]))
+        assert values["generated"] < min(values[c] for c in fig["sets"] if "ceiling" in c), fig
+    rows = [r.text for r in browser.find_elements("css selector", "#scores tbody tr")]
+    assert len(rows) == 6 and rows[0].startswith("real vs real")
+    assert len(browser.find_elements("css selector", "#classes tbody tr")) == 10
+    assert browser.find_element("id", "memorisation").text.startswith("Memorisation\nNot flagged")
+    assert not _errors(console_entries(browser))
+    screenshot(browser, screenshot_dir / "score-page.png")
