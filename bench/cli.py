@@ -118,6 +118,10 @@ def cmd_list(args: list[str]) -> int:
             from bench.tuning.settings import TuneConfig
 
             schema, title, presets = TuneConfig, "tune settings (bench tune)", {}
+        elif name == "score-audio":
+            from bench.scoring.command import ScoreConfig
+
+            schema, title, presets = ScoreConfig, "score-audio settings (bench score-audio)", {}
         elif name in registry.tasks.names():
             cls = registry.tasks.get(name)
             schema, title, presets = cls.Config, f"task {name}: {cls.description}", cls.presets
@@ -125,7 +129,7 @@ def cmd_list(args: list[str]) -> int:
             try:
                 cls = registry.solutions.get(name)
             except registry.RegistryError as exc:
-                raise ConfigError(f"{exc} (or 'runner')") from None
+                raise ConfigError(f"{exc} (or 'runner', 'tune', 'score-audio')") from None
             schema, title, presets = cls.Params, f"solution {name}: {cls.description}", cls.presets
         table = Table(title=title)
         for col in ("key", "type", "default", "meaning"):

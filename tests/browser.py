@@ -98,7 +98,7 @@ def build_site(root: Path, cache: Path) -> dict[str, Any]:
     study = make_study(root / "studies", STUDY, {0: runs["trial-0"], 2: runs["trial-2"]})
     # an audio score with every control and per-class scores (real clips of two folds stand in for generated ones)
     run_cli("score-audio", "real=task:esc50:4,5", "generated=task:esc50:1,2", "per_class=true", "bootstrap=10",
-            f"train=task:esc50:3", f"name={SCORE}", cwd=root, cache=cache)
+            "train=task:esc50:3", f"name={SCORE}", cwd=root, cache=cache)
     out = run_cli("report", cwd=root, cache=cache)
     return {"root": root, "runs": runs, "study": study, "report_stdout": out.stdout,
             "reports": root / "reports"}

@@ -111,7 +111,7 @@ def test_a_generator_that_returns_its_training_clips_is_flagged(cli, tmp_path, f
     copies = record(tmp_path, "copies")["memorisation"]
     assert copies["flagged"] and copies["near_copies"] == 1.0 and copies["generated_median"] == pytest.approx(0.0)
     assert len(copies["generated"]) == 120 and copies["n_heldout"] == 80
-    cli("score-audio", f"real={folders['real']}", f"generated={folders['generated']}", f"train=task:esc50:3",
+    cli("score-audio", f"real={folders['real']}", f"generated={folders['generated']}", "train=task:esc50:3",
         f"judge=run:{runs['audiocnn']}", "controls=false", "bootstrap=0", "name=fresh")
     fresh = record(tmp_path, "fresh")
     assert not fresh["memorisation"]["flagged"] and fresh["memorisation"]["near_copies"] < 0.1
@@ -176,7 +176,11 @@ def test_mistakes_stop_before_any_work_with_the_key_named(tmp_path, folders, run
     assert "no audio files" in fails(f"real={empty}", gen)
     assert "no fold 7" in fails("real=task:esc50:7", gen)
     assert "tstr= needs train=" in fails(real, gen, "tstr=baseline")
+    assert "score-audio vocoder settings" in fails(real, gen, "vocoder_hop=2048")
     assert not (tmp_path / "scores").exists()
+    assert main(["list", "score-audio"]) == 0
+    listed = capsys.readouterr().out
+    assert all(key in listed for key in ("embedding", "per_class", "vocoder_hop", "run_fold", "weights"))
 
 
 def test_an_undecodable_file_is_named_and_skip_bad_scores_the_rest(cli, tmp_path, folders):

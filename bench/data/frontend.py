@@ -120,5 +120,11 @@ def compute_features(wave: torch.Tensor, spec: FeatureSpec) -> np.ndarray:
         return torch.stack(parts).numpy().astype(np.float32)
 
 
+def features_of(wave: np.ndarray, spec: FeatureSpec) -> np.ndarray:
+    """(C, F, T) features of a mono waveform already at `spec.sample_rate`, cut or padded as a file's are."""
+    return compute_features(fit_length(torch.from_numpy(np.ascontiguousarray(wave, np.float32)), spec.n_samples,
+                                       spec.crop), spec)
+
+
 def extract_file(path: Path | str, spec: FeatureSpec) -> np.ndarray:
     return compute_features(load_waveform(path, spec), spec)

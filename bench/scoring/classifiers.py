@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from bench.core import metrics, registry
 from bench.core.config import ConfigError, Section, apply_overrides
 from bench.core.contracts import AudioSpec, FitContext, TaskInfo, TaskKind
-from bench.data.frontend import compute_features, fit_length
+from bench.data.frontend import features_of
 from bench.protocols.splits import group_holdout
 from bench.scoring.clipsets import ClipSet
 
@@ -63,9 +62,7 @@ def gan_test(judge, generated: ClipSet, real: ClipSet) -> dict[str, Any]:
 
 def _features(solution, clips: ClipSet) -> np.ndarray:
     spec = solution.feature_spec()
-    return np.stack([compute_features(fit_length(torch.from_numpy(np.ascontiguousarray(w, np.float32)),
-                                                 spec.n_samples, spec.crop), spec)
-                     for w in clips.at(spec.sample_rate)])
+    return np.stack([features_of(w, spec) for w in clips.at(spec.sample_rate)])
 
 
 def _fit_score(cls, params, info: TaskInfo, train: ClipSet, test: ClipSet, seed: int, device: str,

@@ -87,7 +87,7 @@ def main(args: list[str]) -> int:
                                crepe_model=cfg.crepe_model, hop_seconds=cfg.hop_seconds)
     embedding = create(cfg.embedding, options)  # before decoding: a missing weights file stops at once
     judge = create(cfg.judge, options) if cfg.judge else None
-    if judge is not None and not hasattr(judge, "predict_features"):
+    if judge is not None and not getattr(judge, "classes", None):
         raise ConfigError(f"judge={cfg.judge}: a judge is a finished classification run, judge=run:RUN_DIR")
     if cfg.tstr:
         from bench.core import registry
@@ -149,7 +149,7 @@ def print_record(record: dict[str, Any], out=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from bench.report.score_data import rows_of
+    from bench.report.score_data import rows_of, summary
 
     console = Console(file=out or sys.stdout, width=200)
     emb = record["embedding"]
@@ -163,11 +163,5 @@ def print_record(record: dict[str, Any], out=None) -> None:
     for row in rows_of(record):
         table.add_row(*row.cells())
     console.print(table)
-    for line in _summary_lines(record):
+    for line in summary(record):
         console.print(line)
-
-
-def _summary_lines(record: dict[str, Any]) -> list[str]:
-    from bench.report.score_data import summary
-
-    return summary(record)

@@ -33,6 +33,7 @@ import numpy as np
 from bench.core import distances as D
 from bench.core.contracts import FeatureSpec
 from bench.core.neighbours import memorisation, prdc
+from bench.report.score_data import value
 from bench.scoring import controls as C
 from bench.scoring.clipsets import ClipSet
 from bench.scoring.embeddings import Embedding
@@ -162,14 +163,6 @@ def _compare(ref: np.ndarray, other: np.ndarray, s: Settings, bandwidth: float |
     if min(len(ref), len(other)) >= 3:
         out["prdc"] = prdc(ref, other, s.prdc_k).to_dict()
     return out
-
-
-def value(entry: dict[str, Any], metric: str) -> float | None:
-    """A metric's number in one comparison (the FAD∞ intercept, the kernel estimate)."""
-    v = entry.get(metric)
-    if isinstance(v, dict):
-        v = v.get("value")
-    return float(v) if isinstance(v, (int, float)) else None
 
 
 def position(scores: dict[str, dict[str, Any]]) -> dict[str, float | None]:

@@ -16,11 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from bench.core.config import ConfigError
-from bench.core.contracts import FeatureSpec, FitContext
-from bench.data.frontend import compute_features, fit_length
+from bench.core.contracts import FeatureSpec, FitContext, Solution
+from bench.data.frontend import features_of
 from bench.run.folders import resolve_device
 from bench.run.predict import load_run
 from bench.scoring.embeddings import RUN_PREFIX, Embedding, EmbeddingOptions
@@ -44,6 +43,9 @@ class RunEmbedding(Embedding):
         index = 0 if options.run_fold is None else _fold_index(folds, options.run_fold, name)
         self.fold = result.folds[index]
         self.model = models[index]
+        if type(self.model).embed is Solution.embed:
+            raise ConfigError(f"embedding={name}: solution {result.solution} has no embedding of its inputs"
+                              " (Solution.embed); use a run of a network solution or of baseline")
         self.result = result
         self.spec: FeatureSpec = self.model.feature_spec()
         self.sample_rate = self.spec.sample_rate
@@ -56,9 +58,7 @@ class RunEmbedding(Embedding):
 
     def features(self, waves: list[np.ndarray]) -> np.ndarray:
         """The run's (N, C, F, T) features of clips at its sample rate, cut or padded as in training."""
-        spec = self.spec
-        return np.stack([compute_features(fit_length(torch.from_numpy(np.ascontiguousarray(w, np.float32)),
-                                                     spec.n_samples, spec.crop), spec) for w in waves])
+        return np.stack([features_of(w, self.spec) for w in waves])
 
     def embed_clips(self, waves):
         return self.embed_features(self.features(waves))

@@ -33,13 +33,15 @@ def frames(wave: np.ndarray) -> np.ndarray:
     return compute_features(torch.from_numpy(np.ascontiguousarray(wave, np.float32)), SPEC)[0]
 
 
-class LogMelStats(Embedding):
+class _LogMelEmbedding(Embedding):
     sample_rate = SPEC.sample_rate
     min_samples = SPEC.n_fft
 
     def __init__(self, name: str, options: EmbeddingOptions) -> None:
         self.name = name
 
+
+class LogMelStats(_LogMelEmbedding):
     def embed_clips(self, waves):
         out = []
         for w in waves:
@@ -61,13 +63,7 @@ def _projection() -> tuple[np.ndarray, np.ndarray]:
     return weights, bias
 
 
-class RandomProjection(Embedding):
-    sample_rate = SPEC.sample_rate
-    min_samples = SPEC.n_fft
-
-    def __init__(self, name: str, options: EmbeddingOptions) -> None:
-        self.name = name
-
+class RandomProjection(_LogMelEmbedding):
     def embed_clips(self, waves):
         weights, bias = _projection()
         out = []
