@@ -51,11 +51,14 @@ def score_audio(real: str | Path | ClipSet, generated: str | Path | ClipSet, emb
     from bench.scoring.embeddings import EmbeddingOptions, create
     from bench.scoring.suite import Settings, score_sets
 
-    def clips(x, name):
-        return x if isinstance(x, ClipSet) else clipsets.load(str(x), name, data_dir=data_dir)
-
     options = EmbeddingOptions(weights=weights, device=device, run_fold=run_fold)
+    emb = create(embedding, options)
+
+    def clips(x, name):
+        return x if isinstance(x, ClipSet) else clipsets.load(str(x), name, data_dir=data_dir,
+                                                               sample_rate=emb.sample_rate)
+
     settings = Settings(kernel=kernel, bootstrap=bootstrap, seed=seed, controls=controls, per_class=per_class)
-    return score_sets(clips(real, "real"), clips(generated, "generated"), create(embedding, options), settings,
+    return score_sets(clips(real, "real"), clips(generated, "generated"), emb, settings,
                       train=clips(train, "train") if train is not None else None,
                       judge=create(judge, options) if judge else None)

@@ -65,6 +65,24 @@ def runs(tmp_path_factory, cache_dir) -> dict[str, Path]:
             "two_folds": bench("task=esc50", "solution=baseline", "folds=4,5")}
 
 
+@pytest.fixture
+def score(tmp_path, cache_dir, monkeypatch, capsys):
+    """`bench score-audio` in this process (the same code as the command, without starting Python and torch
+    again for every call); returns stdout, or raises with stderr when it fails."""
+    from bench.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(cache_dir))
+
+    def call(*args: str) -> str:
+        rc = main(["score-audio", *args])
+        out = capsys.readouterr()
+        assert rc == 0, out.err
+        return out.out
+
+    return call
+
+
 def record(cwd: Path, name: str) -> dict:
     return json.loads((cwd / "scores" / f"{name}.json").read_text())
 
@@ -103,15 +121,15 @@ def test_two_real_folders_land_on_the_real_floor_far_below_every_ceiling(cli, tm
     assert "real-vs-real.html" in (tmp_path / "reports" / "index.html").read_text()
 
 
-def test_a_generator_that_returns_its_training_clips_is_flagged(cli, tmp_path, folders, runs):
+def test_a_generator_that_returns_its_training_clips_is_flagged(score, tmp_path, folders, runs):
     """train= is what the generator learnt from: generated copies of it are memorised, the held-out
     real clips are not. The judge (GAN-test) reads the class folders."""
-    cli("score-audio", f"real={folders['real']}", f"generated={folders['train']}", f"train={folders['train']}",
+    score(f"real={folders['real']}", f"generated={folders['train']}", f"train={folders['train']}",
         "controls=false", "bootstrap=0", "name=copies")
     copies = record(tmp_path, "copies")["memorisation"]
     assert copies["flagged"] and copies["near_copies"] == 1.0 and copies["generated_median"] == pytest.approx(0.0)
     assert len(copies["generated"]) == 120 and copies["n_heldout"] == 80
-    cli("score-audio", f"real={folders['real']}", f"generated={folders['generated']}", "train=task:esc50:3",
+    score(f"real={folders['real']}", f"generated={folders['generated']}", "train=task:esc50:3",
         f"judge=run:{runs['audiocnn']}", "controls=false", "bootstrap=0", "name=fresh")
     fresh = record(tmp_path, "fresh")
     assert not fresh["memorisation"]["flagged"] and fresh["memorisation"]["near_copies"] < 0.1
@@ -128,11 +146,11 @@ def test_a_generator_that_returns_its_training_clips_is_flagged(cli, tmp_path, f
     ("vggish", (), 128),
     ("panns", (), 2048),
 ])
-def test_every_embedding_scores_through_the_command(cli, tmp_path, folders, runs, vggish_file, cnn14_file,
+def test_every_embedding_scores_through_the_command(score, tmp_path, folders, runs, vggish_file, cnn14_file,
                                                    embedding, options, dim):
     name = {"run": f"run:{runs['audiocnn']}"}.get(embedding, embedding)
     weights = {"vggish": (f"weights={vggish_file}",), "panns": (f"weights={cnn14_file}",)}.get(embedding, ())
-    cli("score-audio", f"real={folders['few_real']}", f"generated={folders['few_generated']}", f"embedding={name}",
+    score(f"real={folders['few_real']}", f"generated={folders['few_generated']}", f"embedding={name}",
         *options, *weights, "per_class=true", "controls=false", "bootstrap=5", f"name=emb-{embedding}")
     r = record(tmp_path, f"emb-{embedding}")
     assert r["embedding"]["name"] == name and r["dim"] == dim
@@ -145,8 +163,8 @@ def test_every_embedding_scores_through_the_command(cli, tmp_path, folders, runs
         assert r["embedding"]["fold"] == "fold5" and r["embedding"]["solution"] == "audiocnn"
 
 
-def test_train_on_generated_test_on_real_beside_train_on_real(cli, tmp_path, folders):
-    cli("score-audio", f"real={folders['real']}", f"generated={folders['generated']}", f"train={folders['train']}",
+def test_train_on_generated_test_on_real_beside_train_on_real(score, tmp_path, folders):
+    score(f"real={folders['real']}", f"generated={folders['generated']}", f"train={folders['train']}",
         "tstr=baseline", "controls=false", "bootstrap=0", "name=tstr")
     t = record(tmp_path, "tstr")["train_on_generated"]
     assert t["solution"] == "baseline" and t["n_test"] == 80 and t["n_generated"] == 80 and t["n_real"] == 80
@@ -183,7 +201,7 @@ def test_mistakes_stop_before_any_work_with_the_key_named(tmp_path, folders, run
     assert all(key in listed for key in ("embedding", "per_class", "vocoder_hop", "run_fold", "weights"))
 
 
-def test_an_undecodable_file_is_named_and_skip_bad_scores_the_rest(cli, tmp_path, folders):
+def test_an_undecodable_file_is_named_and_skip_bad_scores_the_rest(cli, score, tmp_path, folders):
     bad = tmp_path / "gen"
     for path in sorted(folders["generated"].rglob("*.wav"))[:12]:
         (bad / path.parent.name).mkdir(parents=True, exist_ok=True)
@@ -192,7 +210,7 @@ def test_an_undecodable_file_is_named_and_skip_bad_scores_the_rest(cli, tmp_path
     (bad / "dog" / "broken.wav").write_bytes(b"RIFF0000WAVEjunk")
     proc = cli("score-audio", f"real={folders['real']}", f"generated={bad}", "controls=false", check=False)
     assert proc.returncode == 1 and "broken.wav" in proc.stderr and "skip_bad=true" in proc.stderr
-    cli("score-audio", f"real={folders['real']}", f"generated={bad}", "controls=false", "skip_bad=true",
+    score(f"real={folders['real']}", f"generated={bad}", "controls=false", "skip_bad=true",
         "bootstrap=0", "name=skipped")
     assert record(tmp_path, "skipped")["n"] == 12
 

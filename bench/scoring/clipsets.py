@@ -8,9 +8,10 @@ A task's clips keep their grouping key (the source recording: ESC-50's src_file,
 UrbanSound8K's fsID), so that the real clips are halved by recording, as folds are.
 
 Files are decoded once with bench's decoder (`bench.data.audio`: soundfile, with the
-same checks as a run), averaged to mono, and kept at their own rate; `at(rate)` gives
-them resampled for an embedding. A bad file stops the command with every bad file
-listed, unless skip_bad is set.
+same checks as a run), averaged to mono, and kept at their own rate, or resampled at
+once to `sample_rate` (the embedding's: a 96 kHz dataset would otherwise sit in memory
+at 96 kHz); `at(rate)` gives them at any rate. A bad file stops the command with every
+bad file listed, unless skip_bad is set.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class ClipSet:
     origins: list[str]  # the file, or how the clip was made
     source: str  # the folder, task spec or control that made the set
     groups: list[str | None] | None = None  # source recordings (a task's grouping key); None: each clip its own
+    file_rates: list[int] | None = None  # the files' own rates, where the clips were resampled on loading
     _resampled: dict[int, list[np.ndarray]] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -86,7 +88,8 @@ class ClipSet:
         idx = [int(i) for i in index]
         return ClipSet(name or self.name, [self.waves[i] for i in idx], [self.rates[i] for i in idx],
                        [self.labels[i] for i in idx], [self.origins[i] for i in idx], self.source,
-                       None if self.groups is None else [self.groups[i] for i in idx])
+                       None if self.groups is None else [self.groups[i] for i in idx],
+                       None if self.file_rates is None else [self.file_rates[i] for i in idx])
 
     def group_of(self, i: int) -> str:
         """The source recording of clip i: its group where known, else the clip itself."""
@@ -106,7 +109,7 @@ class ClipSet:
                 "seconds_mean": round(float(sec.mean()), 3) if len(sec) else 0.0,
                 "seconds_min": round(float(sec.min()), 3) if len(sec) else 0.0,
                 "seconds_max": round(float(sec.max()), 3) if len(sec) else 0.0,
-                "sample_rates": sorted(set(self.rates)), "classes": counts}
+                "sample_rates": sorted(set(self.file_rates or self.rates)), "classes": counts}
 
 
 def resample(wave: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
@@ -115,7 +118,7 @@ def resample(wave: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
 
 
 def load(spec: str, name: str, *, data_dir: Path | None = None, cache_dir: Path | None = None,
-         skip_bad: bool = False, log: logging.Logger | None = None) -> ClipSet:
+         skip_bad: bool = False, sample_rate: int | None = None, log: logging.Logger | None = None) -> ClipSet:
     """The clips `spec` names (a folder, or task:NAME[:FOLDS]), decoded."""
     log = log or logging.getLogger("bench")
     if spec.startswith(TASK_PREFIX):
@@ -123,15 +126,19 @@ def load(spec: str, name: str, *, data_dir: Path | None = None, cache_dir: Path 
     else:
         paths, labels = _folder_clips(Path(spec).expanduser(), name)
         groups = [None] * len(paths)
-    waves, rates, keep, bad = [], [], [], []
+    waves, rates, file_rates, keep, bad = [], [], [], [], []
     for i, path in enumerate(paths):
         try:
             d = decode(path)
         except BadAudioError as exc:
             bad.append((str(path), exc.reason))
             continue
-        waves.append(to_mono(d.samples))
-        rates.append(d.sample_rate)
+        mono = to_mono(d.samples)
+        if sample_rate is not None and d.sample_rate != sample_rate:
+            mono = resample(mono, d.sample_rate, sample_rate)
+        waves.append(mono)
+        rates.append(sample_rate or d.sample_rate)
+        file_rates.append(d.sample_rate)
         keep.append(i)
     if bad and not skip_bad:
         raise_bad_files(bad, "fix or remove them, or pass skip_bad=true to score the other clips")
@@ -140,7 +147,7 @@ def load(spec: str, name: str, *, data_dir: Path | None = None, cache_dir: Path 
     if not waves:
         raise ConfigError(f"{name}={spec}: no clip could be decoded")
     return ClipSet(name, waves, rates, [labels[i] for i in keep], [str(paths[i]) for i in keep], spec,
-                   [groups[i] for i in keep])
+                   [groups[i] for i in keep], file_rates)
 
 
 def _folder_clips(root: Path, name: str) -> tuple[list[Path], list[str | None]]:

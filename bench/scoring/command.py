@@ -93,7 +93,8 @@ def main(args: list[str]) -> int:
         from bench.core import registry
 
         registry.solutions.get(cfg.tstr)  # a typo stops before any decoding
-    load = dict(data_dir=cfg.data_dir, cache_dir=cfg.cache_dir, skip_bad=cfg.skip_bad, log=log)
+    load = dict(data_dir=cfg.data_dir, cache_dir=cfg.cache_dir, skip_bad=cfg.skip_bad, log=log,
+                sample_rate=embedding.sample_rate)
     real = clipsets.load(cfg.real, "real", **load)
     generated = clipsets.load(cfg.generated, "generated", **load)
     train = clipsets.load(cfg.train, "train", **load) if cfg.train else None
