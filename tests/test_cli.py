@@ -54,6 +54,10 @@ def test_run_list_leaderboard_predict(cli, tmp_path):
 
     page = tmp_path / "reports" / "runs" / f"{result['run_id']}.html"
     assert page.exists() and result["run_id"] in (tmp_path / "reports" / "index.html").read_text()
+    # peak memory: torch alone takes more than 100 MiB; no GPU, so no device figure
+    assert result["memory"]["host_peak_rss_mb"] > 100 and "cuda_peak_allocated_mb" not in result["memory"]
+    shown_memory = f"{result['memory']['host_peak_rss_mb']:,.0f} MiB"
+    assert "peak memory" in page.read_text() and shown_memory in page.read_text()
 
     shown = cli("leaderboard", "task=kaggle5").stdout
     scores = {r["solution"]: float(r["score"]) for r in board.rows}

@@ -273,6 +273,19 @@ def fold_scores(result: dict[str, Any]) -> FoldScores | None:
                       names, scores, mean, std)
 
 
+MEMORY_NAMES = {"host_peak_rss_mb": "host, this process (peak resident)",
+                "workers_peak_rss_mb": "host, feature workers (peak resident, largest)",
+                "cuda_peak_allocated_mb": "GPU (peak allocated by torch)"}
+
+
+def memory(result: dict[str, Any]) -> list[tuple[str, float]]:
+    """(what, MiB) of the run's peak memory, in a fixed order; empty for records without it."""
+    raw = result.get("memory")
+    if not isinstance(raw, dict):
+        return []
+    return [(name, v) for key, name in MEMORY_NAMES.items() if (v := finite(raw.get(key))) is not None]
+
+
 def timing(result: dict[str, Any]) -> Timing | None:
     raw = result.get("timing") or {}
     stages = [(str(k), finite(v)) for k, v in raw.items()] if isinstance(raw, dict) else []

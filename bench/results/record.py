@@ -145,10 +145,13 @@ class RunResult:
     skipped_unlabelled: dict[str, Any] | None
     tuning: dict[str, Any] | None = None
     combined_from: list[str] | None = None
+    # peak memory in MiB: host_peak_rss_mb (this process), workers_peak_rss_mb (feature workers),
+    # cuda_peak_allocated_mb; None for a combined record (its folds ran apart)
+    memory: dict[str, float] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     absent: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
-    _OPTIONAL = frozenset({"tuning", "combined_from"})
+    _OPTIONAL = frozenset({"tuning", "combined_from", "memory"})
 
     @classmethod
     def from_json(cls, data: Any, source: Path | str = "result record") -> RunResult:

@@ -72,7 +72,7 @@ def try_complete(runs_dir: Path, result: RunResult | dict[str, Any]) -> Path | N
     run_dir = new_run_dir(runs_dir, result.task, result.solution, result.config_hash + "combined")
     combined = result.updated(
         run_id=run_dir.name, created=now_iso(), finished=now_iso(), folds=folds, partial=False,
-        combined_from=sources, artifacts={}, wall_seconds=None, **aggregate(folds),
+        combined_from=sources, artifacts={}, wall_seconds=None, memory=None, **aggregate(folds),
         timing={"fit": sum(f.fit_seconds or 0.0 for f in folds)},
     )
     write_json(run_dir / RESULT_JSON, combined.to_json())

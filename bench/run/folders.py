@@ -140,6 +140,33 @@ def resolve_device(name: str) -> str:
     return name
 
 
+def reset_peak_memory(device: str) -> None:
+    """Start the device's peak-memory count at this run (the host's peak is the process's, from its start)."""
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats(torch.device(device))
+
+
+def peak_memory(device: str) -> dict[str, float]:
+    """Peak resident memory of this process and of the worker processes it has waited for, in MiB, and on
+    CUDA the peak memory torch allocated on the device since `reset_peak_memory`."""
+    import resource
+    import sys
+
+    import torch
+
+    kib = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is bytes on macOS, KiB on Linux
+    mib = lambda v: round(v * kib / 2**20, 1)  # noqa: E731
+    out = {"host_peak_rss_mb": mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)}
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if workers:
+        out["workers_peak_rss_mb"] = mib(workers)
+    if device.startswith("cuda") and torch.cuda.is_initialized():
+        out["cuda_peak_allocated_mb"] = round(torch.cuda.max_memory_allocated(torch.device(device)) / 2**20, 1)
+    return out
+
+
 def describe_device(device: str) -> str:
     import torch
 

@@ -33,6 +33,8 @@ from bench.run.folders import (
     find_resumable,
     mark_finished,
     new_run_dir,
+    peak_memory,
+    reset_peak_memory,
     resolve_device,
 )
 from bench.run.logs import log_to, stop_logging
@@ -76,6 +78,7 @@ def _execute(res: Resolved, task, data: TaskData, manifest: dict[str, str], run_
              t_start: float, load_s: float, tuning: dict[str, Any] | None = None) -> Path:
     rc = res.runner
     timing: dict[str, float] = {"load_data": load_s}
+    reset_peak_memory(device)
     seed_everything(rc.seed)
     for note in data.notes:
         log.warning("%s", note)
@@ -117,6 +120,7 @@ def _execute(res: Resolved, task, data: TaskData, manifest: dict[str, str], run_
     result = build_result(res, task, data, info, prep, folds, facts, run_dir, device, timing, t_start,
                           warnings, skipped_unlabelled(data, skipped, facts))
     result.tuning = tuning or None
+    result.memory = peak_memory(device)
     write_json(run_dir / RESULT_JSON, result.to_json())
     mark_finished(run_dir)
     log.info("%s = %.4f%s over %d split(s)  (%s)", result.metric, result.score,
