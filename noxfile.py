@@ -31,7 +31,7 @@ def measure(session):
 @nox.session
 def benchmarks(session):
     """Training throughput, feature-extraction speed and the audio-scoring suite against their baselines
-    (about 15 minutes on 2 CPU cores).
+    (about 10 minutes on 2 CPU cores).
 
     `nox -s benchmarks -- --device cuda` runs them on a GPU.
     """
