@@ -201,16 +201,11 @@ def _sync(device: torch.device) -> None:
 
 def child(args) -> None:
     """Time one (solution, path) and print its figures as one JSON line."""
-    import resource
+    from bench.run.folders import peak_memory, reset_peak_memory
 
-    device = torch.device(args.device)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+    reset_peak_memory(args.device)
     rates = (bench_path if args.path == "bench" else seed_path)(args, args.solution)
-    out = {"rates": rates, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    if device.type == "cuda":
-        out["cuda_peak_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
-    print("RESULT " + json.dumps(out))
+    print("RESULT " + json.dumps({"rates": rates, **peak_memory(args.device)}))
 
 
 def run_child(argv: list[str], solution: str, path: str) -> dict:
@@ -269,9 +264,9 @@ def main() -> None:
         base = float(np.median(rows[0][1]["rates"]))
         for name, r in rows:
             med = float(np.median(r["rates"]))
-            cuda = f", {r['cuda_peak_mb']:,.0f} MiB on the GPU" if "cuda_peak_mb" in r else ""
+            cuda = f", {r['cuda_peak_allocated_mb']:,.0f} MiB on the GPU" if "cuda_peak_allocated_mb" in r else ""
             lines.append(f"  {name:<72} {med:9.1f} samples/s (epochs {min(r['rates']):.1f}–{max(r['rates']):.1f})"
-                         f"  {ratio(med, base)} of seed-style   peak {r['peak_rss_mb']:,.0f} MiB host{cuda}")
+                         f"  {ratio(med, base)} of seed-style   peak {r['host_peak_rss_mb']:,.0f} MiB host{cuda}")
         for line in lines[-3:]:
             print(line, flush=True)
     if args.out:

@@ -138,9 +138,6 @@ class Interval:
     level: float  # e.g. 0.95
     replicates: int  # bootstrap replicates behind it (0: not computed)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class FrechetInf:

@@ -29,8 +29,8 @@ from bench.scoring.clipsets import ClipSet
 
 
 def _accuracy(truth: np.ndarray, probs: np.ndarray, classes: tuple[str, ...]) -> dict[str, Any]:
-    pred = probs.argmax(1)
-    per = {c: float(np.mean(pred[truth == k] == k)) for k, c in enumerate(classes) if np.any(truth == k)}
+    conf = metrics.confusion(truth, probs.argmax(1), len(classes))
+    per = {c: float(conf[k, k] / conf[k].sum()) for k, c in enumerate(classes) if conf[k].sum()}
     return {"accuracy": metrics.get("accuracy")(truth, probs), "per_class": per, "n": len(truth)}
 
 

@@ -86,7 +86,7 @@ def main(args: list[str]) -> int:
     options = EmbeddingOptions(weights=cfg.weights, device=device, run_fold=cfg.run_fold,
                                crepe_model=cfg.crepe_model, hop_seconds=cfg.hop_seconds)
     embedding = create(cfg.embedding, options)  # before decoding: a missing weights file stops at once
-    judge = create(cfg.judge, options) if cfg.judge else None
+    judge = embedding if cfg.judge == cfg.embedding else create(cfg.judge, options) if cfg.judge else None
     if judge is not None and not getattr(judge, "classes", None):
         raise ConfigError(f"judge={cfg.judge}: a judge is a finished classification run, judge=run:RUN_DIR")
     if cfg.tstr:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,6 @@ from bench.scoring.clipsets import ClipSet
 from bench.scoring.embeddings import Embedding
 
 SCHEMA = "bench.score/1"
-FLOORS = ("real", "vocoded")
 CEILINGS = ("pink_noise", "white_noise", "silence")
 ORDER = ("real", "vocoded", "generated", "pink_noise", "white_noise", "silence")
 TITLES = {"real": "real vs real (floor)", "vocoded": "vocoder floor", "generated": "generated",
@@ -59,7 +58,6 @@ class Settings:
     prdc_k: int = 5
     vocoder: FeatureSpec = C.VOCODER
     vocoder_iters: int = 32
-    extra: dict[str, Any] = field(default_factory=dict)  # what the caller wants recorded with them
 
 
 def score_sets(real: ClipSet, generated: ClipSet, embedding: Embedding, settings: Settings = Settings(), *,
@@ -151,12 +149,11 @@ def _take(labels: list[str | None], n: int, rng: np.random.Generator) -> np.ndar
     return np.sort(np.array(order[:n], dtype=np.int64))
 
 
-def _compare(ref: np.ndarray, other: np.ndarray, s: Settings, bandwidth: float | None,
-             with_inf: bool = True) -> dict[str, Any]:
+def _compare(ref: np.ndarray, other: np.ndarray, s: Settings, bandwidth: float | None) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", D.RankDeficientWarning)  # said once, in the record's notes
         out: dict[str, Any] = {"n": len(other), "frechet": D.frechet_distance(ref, other)}
-        if with_inf and min(len(ref), len(other)) >= MIN_INF:
+        if min(len(ref), len(other)) >= MIN_INF:
             out["frechet_inf"] = D.frechet_distance_inf(ref, other, bootstrap=s.bootstrap, seed=s.seed).to_dict()
     out["kernel"] = D.kernel_distance_ci(ref, other, s.kernel, bandwidth, bootstrap=2 * s.bootstrap,
                                          seed=s.seed).to_dict()
@@ -255,7 +252,7 @@ def _settings_json(s: Settings) -> dict[str, Any]:
     return {"kernel": s.kernel, "bootstrap": s.bootstrap, "seed": s.seed, "controls": s.controls,
             "per_class": s.per_class, "prdc_k": s.prdc_k, "vocoder_iters": s.vocoder_iters,
             "vocoder": {"sample_rate": v.sample_rate, "n_fft": v.n_fft, "hop_length": v.hop_length,
-                        "n_mels": v.n_mels, "top_db": v.top_db}, **s.extra}
+                        "n_mels": v.n_mels, "top_db": v.top_db}}
 
 
 def _notes(n: int, n_ref: int, dim: int) -> list[str]:
