@@ -1,4 +1,4 @@
-"""The `bench` command: run, list, leaderboard, predict, report."""
+"""The `bench` command: run, list, leaderboard, predict, generate, report, and the rest of USAGE."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ commands:
   list [NAME]                                   tasks and solutions; with a name, its settings
   leaderboard [task=NAME] [leaderboard=PATH]    the leaderboard, best first
   predict run=RUN_DIR [skip_bad=true] FILE ...  classify audio files with a finished run
+  generate run=RUN_DIR [class=NAME] [n=16] out=DIR [fold=NAME] [seed=0]
+                                                clips (WAV and log-mel) from a finished generation run
   report [runs_dir=DIR] [reports_dir=DIR] [studies_dir=DIR] [scores_dir=DIR]
                                                 re-render every report from the run and study records
   compare RUN_A RUN_B                           per-fold scores side by side, paired tests
@@ -229,6 +231,18 @@ def cmd_predict(args: list[str]) -> int:
     return 0
 
 
+def cmd_generate(args: list[str]) -> int:
+    stray = [a for a in args if "=" not in a]
+    if stray:
+        raise ConfigError(f"generate: '{stray[0]}' is not key=value; usage: bench generate run=RUN_DIR"
+                          " [class=NAME] [n=16] out=DIR [fold=NAME] [seed=0] [iters=32] [device=auto]")
+    from bench.run.generate import generate, parse
+
+    written = generate(parse(parse_cli_pairs(args)))
+    print(f"wrote {len(written)} clip(s) (WAV and log-mel .npy) under {written[0].parent.parent}")
+    return 0
+
+
 def cmd_report(args: list[str]) -> int:
     from bench.report import render_all
 
@@ -365,6 +379,7 @@ def cmd_env(args: list[str]) -> int:
 COMMANDS = {
     "compare": cmd_compare,
     "env": cmd_env,
+    "generate": cmd_generate,
     "data": cmd_data,
     "run": cmd_run,
     "score-audio": cmd_score_audio,

@@ -8,7 +8,9 @@
 # 3. training throughput on the device: audiocnn, and efficientnet as tf_efficientnetv2_m at 384 px
 #    with bf16 autocast (images/s), each against the seed-style DataLoader path;
 # 4. feature extraction with the log-mel batched on the device;
-# 5. one timed `bench run task=urbansound solution=audiocnn` on the embedded data.
+# 5. cgan's training throughput (paper size, bf16) against a seed-style loop, and one round of
+#    `bench run task=esc50_gan solution=cgan preset=paper epochs=20` on the embedded data;
+# 6. one timed `bench run task=urbansound solution=audiocnn` on the embedded data.
 # Figures go to DIR/gpu_check.txt (DIR: $OUT on the device machine, else ./gpu-check), each step's
 # whole output to DIR/<step>.log. A failing step is recorded and the others still run; the exit
 # status is the number of failed steps.
@@ -66,10 +68,14 @@ if [ $dry -eq 1 ]; then
     train=(--clips 8 --repeats 1 --batch-size 8 --img-size 32 --model test_efficientnet --workers 1)
     features=(--files 8)
     run=(preset=tiny folds=1)
+    gan=(--clips 16 --repeats 1 --frames 32 --n-mels 16 --batch-size 8 --workers 1)
+    gan_run=(preset=tiny)
 else
     train=()
     features=(--files 800)
     run=()
+    gan=(--preset paper --frames 431 --clips 1024 --batch-size 64)
+    gan_run=(preset=paper epochs=20 folds=1)
 fi
 
 echo "gpu_check: $(date -u +%Y-%m-%dT%H:%M:%SZ), device $device$([ $dry -eq 1 ] && echo ', dry run')" | tee -a "$report"
@@ -80,6 +86,8 @@ fi
 step cuda_tests "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_devicedata.py
 step train_throughput "$python" benchmarks/train_throughput.py --device "$device" --amp "${train[@]}"
 step feature_extraction "$python" benchmarks/feature_extraction.py --device "$device" --data-cache "$BENCH_CACHE_DIR" "${features[@]}"
+step gan_throughput "$python" benchmarks/gan_throughput.py --device "$device" --amp "${gan[@]}"
+step esc50_gan_cgan bash -c "cd '$work' && time '$python' -m bench run task=esc50_gan solution=cgan device=$device progress=false ${gan_run[*]}"
 step urbansound_audiocnn bash -c "cd '$work' && time '$python' -m bench run task=urbansound solution=audiocnn device=$device progress=false ${run[*]}"
 echo "gpu_check: $failed step(s) failed; figures in $report, logs beside it" | tee -a "$report"
 exit $failed

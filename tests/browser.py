@@ -77,7 +77,8 @@ def build_site(root: Path, cache: Path) -> dict[str, Any]:
 
     kaggle5 gets one run; esc50 gets two full 5-fold cross-validations with different
     seeds (the comparison view), one partial cross-validation, and two runs that
-    stand for the trials of a tuning study (marked as `bench tune` marks its runs).
+    stand for the trials of a tuning study (marked as `bench tune` marks its runs);
+    esc50_gan one round of cgan (its page links a score page per embedding).
     """
     def bench(*args: str) -> Path:
         out = run_cli(*args, "preset=tiny", "progress=false", cwd=root, cache=cache)
@@ -90,6 +91,7 @@ def build_site(root: Path, cache: Path) -> dict[str, Any]:
         "esc50-partial": bench("run", "task=esc50", "solution=baseline", "seed=2"),
         "trial-0": bench("run", "task=esc50", "solution=baseline", "folds=1,2,3,4,5", "C=0.01"),
         "trial-2": bench("run", "task=esc50", "solution=baseline", "folds=1,2,3,4,5", "C=10.0"),
+        "gan": bench("run", "task=esc50_gan", "solution=cgan"),
     }
     for number in (0, 2):  # what `bench tune` keeps in the record of a run it made
         path = runs[f"trial-{number}"] / "result.json"

@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch import nn
 
-from bench.core import kinds
+from bench.core import kinds, registry
 from bench.core.contracts import FitContext, TaskKind
 from bench.train.augment import AugmentConfig, BatchAugment
 from bench.train.trainer import LoopConfig, Trainer
@@ -85,3 +85,21 @@ def test_score_audio_embeds_on_the_gpu(cli, tmp_path):
         "device=cuda", "controls=false", "bootstrap=5", "name=gpu")
     record = json.loads((tmp_path / "scores" / "gpu.json").read_text())
     assert record["dim"] == 256 and record["n"] == 20
+
+
+@pytest.mark.parametrize("solution", ["cgan", "bcegan"])
+def test_gans_train_in_bf16_on_the_gpu_and_generate_reproducibly(solution, tmp_path):
+    from bench import testing
+
+    cls = registry.solutions.get(solution)
+    info = testing.toy_info(TaskKind.GENERATION)
+    params = testing.tiny_params(solution, epochs=2)
+    x, y = testing.toy_data((1, params.n_mels, 32), TaskKind.GENERATION, n=24)
+    sol = cls(params, info)
+    ctx = FitContext(workdir=tmp_path / "fit", device="cuda", amp=True, progress=False,
+                     log=logging.getLogger("test"))
+    fit = sol.fit(x[:16], y[:16], x[16:], y[16:], ctx)
+    assert all(np.isfinite(row["train_loss_g"]) for row in fit.history)
+    a, b = sol.generate(y, ctx), sol.generate(y, ctx)
+    assert a.shape == x.shape and np.isfinite(a).all()
+    np.testing.assert_array_equal(a, b)

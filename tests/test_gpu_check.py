@@ -21,7 +21,8 @@ def test_the_gpu_check_runs_every_step_and_writes_its_figures_to_one_file(tmp_pa
                            "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=600, env=env)
     report = (tmp_path / "out" / "gpu_check.txt").read_text()
     assert proc.returncode == 0, report + proc.stderr[-2000:]
-    for step in ("env", "cuda_tests", "train_throughput", "feature_extraction", "urbansound_audiocnn"):
+    for step in ("env", "cuda_tests", "train_throughput", "feature_extraction", "gan_throughput", "esc50_gan_cgan",
+                 "urbansound_audiocnn"):
         assert f"== {step}:" in report and f"({step}: exit 0," in report, step
         assert (tmp_path / "out" / f"{step}.log").is_file()
     # the figures a README reports: samples/s of both paths for both solutions, files/s, the run's wall time

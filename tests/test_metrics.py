@@ -32,7 +32,8 @@ KNOWN = {
 
 
 def test_every_builtin_metric_has_a_known_value_here():
-    assert set(metrics.METRICS) <= set(KNOWN), f"add known inputs for {sorted(set(metrics.METRICS) - set(KNOWN))}"
+    computed = {n for n, m in metrics.METRICS.items() if not m.assessed}  # assessed ones: tests/test_esc50_gan.py
+    assert computed <= set(KNOWN), f"add known inputs for {sorted(computed - set(KNOWN))}"
 
 
 @pytest.mark.parametrize("name", sorted(KNOWN))

@@ -54,7 +54,7 @@ def _errors(entries: list[dict]) -> list[dict]:
 
 def test_bench_report_rebuilds_every_page(site):
     reports = site["reports"]
-    assert "rendered 6 run page(s), 1 study page(s), 1 comparison page(s), 1 score page(s)" in site["report_stdout"]
+    assert "rendered 7 run page(s), 1 study page(s), 1 comparison page(s), 1 score page(s)" in site["report_stdout"]
     for run in site["runs"].values():
         assert (reports / "runs" / f"{run.name}.html").is_file()
     assert (reports / "studies" / f"{STUDY}.html").is_file() and (reports / "compare" / "esc50.html").is_file()
@@ -87,7 +87,8 @@ def test_every_page_loads_cleanly_draws_its_figures_and_links_resolve(site, brow
         kinds.add(where.parts[0] if len(where.parts) > 1 else "index")
         screenshot(browser, screenshot_dir / f"{'-'.join(where.with_suffix('').parts)}.png")
     assert kinds == {"index", "runs", "studies", "compare", "scores"}
-    assert len(seen) == 1 + 6 + 1 + 1 + 1  # every page of the site is reached from the index
+    # every page of the site is reached from the index: runs, study, comparison, score, the GAN round's two scores
+    assert len(seen) == 1 + 7 + 1 + 1 + 1 + 2
 
 
 def test_index_marks_tuned_runs_and_sorts_by_a_column(site, browser):
@@ -202,3 +203,30 @@ def test_score_page_shows_each_score_between_its_floors_and_ceilings(site, brows
     assert browser.find_element("id", "memorisation").text.startswith("Memorisation\nNot flagged")
     assert not _errors(console_entries(browser))
     screenshot(browser, screenshot_dir / "score-page.png")
+
+
+def test_generation_run_page_draws_spectrograms_and_plays_its_clips(site, browser, screenshot_dir):
+    _open(browser, site["reports"] / "runs" / f"{site['runs']['gan'].name}.html")
+    grid = browser.execute_script("""
+        var node = document.getElementById('fig-spectrograms');
+        return {traces: node.data.length, heatmaps: node.querySelectorAll('.hm image, .heatmaplayer image').length,
+                names: node.data.map(function (t) { return t.name; })};
+    """)
+    assert grid["traces"] == 20 and grid["heatmaps"] >= 20, grid  # ten classes, real beside generated
+    assert "dog · real" in grid["names"] and "dog · generated" in grid["names"]
+    deadline = time.time() + 20
+    while time.time() < deadline:  # metadata loads after the page
+        audio = browser.execute_script("""
+            return Array.from(document.querySelectorAll('audio')).map(function (a) {
+              return {state: a.readyState, duration: a.duration, error: a.error ? a.error.code : null}; });
+        """)
+        if audio and all(a["state"] >= 1 for a in audio):
+            break
+        time.sleep(0.2)
+    assert len(audio) == 20, audio  # two clips of each of the ten classes
+    for a in audio:
+        assert a["error"] is None and a["state"] >= 1 and a["duration"] > 0.5, a
+    rows = [r.text for r in browser.find_elements("css selector", "#generation-scores tbody tr")]
+    assert len(rows) == 4 and any("kernel distance" in r for r in rows)
+    assert not _errors(console_entries(browser))
+    screenshot(browser, screenshot_dir / "generation-run.png")

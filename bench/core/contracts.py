@@ -228,6 +228,31 @@ class FitResult:
     notes: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class Assessment:
+    """What a task's `assess` may read about one fitted and scored split.
+
+    `scored`, `train` and `valid` index `TaskData.clips` (clips skipped as bad audio left
+    out); `outputs`, `truth` and `labels` are the solution's outputs for the scored clips,
+    what the kind compares them with, and their targets, in the same order; `folder` is the split's own folder, where the task may
+    keep what it makes (generated clips). The task's other metrics are in `metrics`.
+    """
+
+    data: TaskData
+    info: TaskInfo
+    split: Split
+    solution: "Solution"
+    ctx: FitContext
+    scored: np.ndarray
+    train: np.ndarray
+    valid: np.ndarray
+    outputs: np.ndarray
+    truth: np.ndarray
+    labels: np.ndarray
+    folder: Path
+    metrics: dict[str, float]
+
+
 class Task(ABC):
     name: ClassVar[str]
     kind: ClassVar[TaskKind]
@@ -269,6 +294,16 @@ class Task(ABC):
         from bench.core import kinds
 
         return kinds.of(self).score((self.metric.primary, *self.metric.others), y_true, outputs)
+
+    def assess(self, a: Assessment) -> tuple[dict[str, float], dict[str, Any]]:
+        """Metrics that are not functions of the outputs alone (`bench.core.metrics.register_assessed`),
+        and facts for the split's record (`FoldResult.assessment`).
+
+        A generation task renders its generated clips to audio here, trains the judge
+        classifier of the round and scores the clips with the scoring suite's controls.
+        Must give a value for every assessed metric the task names. Default: nothing.
+        """
+        return {}, {}
 
     def write_outputs(
         self, data: TaskData, outputs: np.ndarray, run_dir: Path, skipped: Sequence[int] = ()

@@ -87,7 +87,8 @@ class Kind(ABC):
         return m
 
     def score(self, names: tuple[str, ...], truth: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
-        return {n: self.metric(n)(truth, outputs) for n in names}
+        """Every named metric computed from the outputs; assessed ones are left to `Task.assess`."""
+        return {n: self.metric(n)(truth, outputs) for n in names if not self.metric(n).assessed}
 
     def split_extras(self, truth: np.ndarray, outputs: np.ndarray, y: np.ndarray,
                      info: TaskInfo) -> dict[str, Any]:

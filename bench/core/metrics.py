@@ -6,6 +6,12 @@ and the report agree on one function and one direction per name. A metric reads
 `probabilities` ((N, n_classes) class probabilities against class indices),
 `values` ((N, n_targets) predictions against targets) or `features` (generated
 (N, C, F, T) features against real ones). Plugins add theirs with `register_metric`.
+
+An *assessed* metric (`register_assessed`) is not a function of the outputs: its value
+comes from the task's assessment of a split (`Task.assess`: generated clips rendered
+to audio, embedded by a classifier trained for the split and compared with controls).
+It has a name, a direction and a meaning like any other, so the leaderboard, tuning and
+the report treat it alike; `Kind.score` leaves it to the assessment.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ class Metric:
     needs: Literal["probabilities", "values", "features"]
     best: float | None  # the value of perfect outputs, where there is one
     help: str
+    assessed: bool = False  # its value comes from `Task.assess`, not from `fn`
 
     def better(self, a: float, b: float) -> bool:
         return a > b if self.direction == "max" else a < b
@@ -50,6 +57,19 @@ def register_metric(name: str, direction: Literal["max", "min"], needs: Literal[
         return fn
 
     return deco
+
+
+def register_assessed(name: str, direction: Literal["max", "min"], needs: Literal["probabilities", "values", "features"],
+                      best: float | None, help: str) -> None:
+    """Register a metric whose value a task's assessment gives (see the module's docstring)."""
+    if name in METRICS:
+        raise ValueError(f"metric '{name}' is already registered ({METRICS[name].fn.__module__})")
+
+    def fn(truth: np.ndarray, outputs: np.ndarray) -> float:
+        raise TypeError(f"metric '{name}' is computed by the task's assessment of a split (Task.assess),"
+                        " not from outputs alone")
+
+    METRICS[name] = Metric(name, fn, direction, needs, best, help, assessed=True)
 
 
 def get(name: str) -> Metric:
@@ -158,3 +178,24 @@ def frechet_logmel(real: np.ndarray, generated: np.ndarray) -> float:
         warnings.simplefilter("ignore", RankDeficientWarning)
         return frechet_distance(pooled(real), pooled(generated))
 
+
+
+# what a generation task's assessment measures (bench.scoring.rounds): generated clips rendered
+# to audio, against the held-out fold's real clips, in two embeddings
+for _emb, _what in (("run", "a classifier trained on the round's real training clips (its penultimate layer)"),
+                    ("logmel", "log-mel frame statistics")):
+    register_assessed(f"kernel_{_emb}", "min", "features", None,
+                      f"kernel distance (unbiased MMD², RBF) of generated to held-out real clips in {_what}")
+    register_assessed(f"fad_inf_{_emb}", "min", "features", None,
+                      f"FAD∞ (Fréchet distance extrapolated to infinitely many clips) in {_what}")
+    register_assessed(f"position_{_emb}", "min", "features", 0.0,
+                      f"where the kernel distance in {_what} stands between the real-vs-real floor (0) and the"
+                      " nearest noise or silence ceiling (1)")
+register_assessed("gan_test_accuracy", "max", "features", 1.0,
+                  "accuracy of the real-trained classifier on generated clips, by their conditions (GAN-test)")
+register_assessed("tstr_accuracy", "max", "features", 1.0,
+                  "accuracy on held-out real clips of a classifier trained on generated clips only")
+register_assessed("trtr_accuracy", "max", "features", 1.0,
+                  "accuracy on held-out real clips of the same classifier trained on as many real clips")
+register_assessed("near_copy_share", "min", "features", 0.0,
+                  "share of generated clips nearer a training clip than every held-out real clip is (memorisation)")

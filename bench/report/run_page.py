@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any, Collection
 
 from bench.report import figures as F
+from bench.report import generation_data as GD
+from bench.report import generation_plots as GP
 from bench.report import run_plots as P
 from bench.report.fmt import BETTER, as_dict, fmt, score_text, seconds
 from bench.report.pages import (
@@ -19,7 +22,10 @@ from bench.report.pages import (
     write_page,
 )
 from bench.report.records import run_tags
+from bench.report.score_page import render_score
 from bench.results.record import load_result
+
+log = logging.getLogger("bench")
 
 
 def render_run(run_dir: Path, reports_dir: Path, planned: Collection[Path] = ()) -> Path:
@@ -34,7 +40,42 @@ def render_run(run_dir: Path, reports_dir: Path, planned: Collection[Path] = ())
     figs: dict[str, dict] = {}
     context = _run_context(result, run_id, run_dir, page.parent, figs)
     context["links"] = _links(result, reports_dir, page.parent, planned)
+    context["generation"] = _generation(result, run_dir, reports_dir, page.parent, figs)
     return write_page(page, "run.html", root="../", figures=figs, **context)
+
+
+def _generation(result: dict, run_dir: Path, reports_dir: Path, page_dir: Path,
+                figs: dict[str, dict]) -> dict[str, Any] | None:
+    """A generation run's scores between floors and ceilings, spectrograms, players and score pages."""
+    g = GD.generation(result, run_dir)
+    if g is None:
+        return None
+    if g.examples is not None:
+        figs["fig-spectrograms"] = GP.spectrogram_grid(g.examples)
+    pages = []
+    for fold, emb, path in g.records:
+        try:
+            pages.append((fold, emb, href(render_score(path, reports_dir), page_dir)))
+        except (ValueError, KeyError, OSError) as exc:
+            pages.append((fold, emb, None))
+            log.warning("score page of fold %s (%s) left out: %s", fold, emb, exc)
+    names = dict(GD.METRICS)
+    return {
+        "scores": [[r.fold, r.embedding, names[r.metric], fmt(r.floor), fmt(r.vocoder_floor), fmt(r.generated),
+                    fmt(r.ceiling), fmt(r.position)] for r in g.scores],
+        "has_spectrograms": g.examples is not None,
+        "players": None if g.players is None else {
+            "fold": g.players.fold,
+            "clips": [(c, [(p.name, href(p, page_dir)) for p in files]) for c, files in g.players.clips]},
+        "pages": pages,
+        "classifier": [[r["fold"], fmt(r["gan_test"]), fmt(r["judge_real"]), fmt(r["chance"]), fmt(r["tstr"]),
+                        fmt(r["trtr"]), fmt(r["near_copies"]), _yes_no(r["memorised"]), _yes_no(r["obeys"])]
+                       for r in g.classifier],
+    }
+
+
+def _yes_no(v: Any) -> str:
+    return "—" if v is None else "yes" if v else "no"
 
 
 def _run_context(result: dict, run_id: str, run_dir: Path, page_dir: Path,

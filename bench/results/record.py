@@ -84,13 +84,14 @@ class FoldResult:
     confusion: list[list[int]] | None = None  # classification: rows true, columns predicted
     residuals: dict[str, Any] | None = None  # regression: per target, true and predicted values
     per_class: dict[str, Any] | None = None  # generation: per class, the default metrics
+    assessment: dict[str, Any] | None = None  # Task.assess's facts (generation: score records, generated clips)
     source_run: str | None = None  # a combined record: the run folder that trained this fold
     params: dict[str, Any] | None = None  # nested tuning: this fold's own parameters
     tuned_by: dict[str, Any] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     absent: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
-    _OPTIONAL = frozenset({"confusion", "residuals", "per_class", "source_run", "params", "tuned_by"})
+    _OPTIONAL = frozenset({"confusion", "residuals", "per_class", "assessment", "source_run", "params", "tuned_by"})
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FoldResult:

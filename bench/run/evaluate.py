@@ -27,10 +27,10 @@ import numpy as np
 
 from bench.core import kinds
 from bench.core.atomic import write_json
-from bench.core.contracts import FitContext, Split, Task, TaskData, TaskInfo
+from bench.core.contracts import Assessment, FitContext, Split, Task, TaskData, TaskInfo
 from bench.core.metrics import Metric
 from bench.results.record import FoldResult
-from bench.run.prepare import Prepared, feature_rows
+from bench.run.prepare import Prepared, feature_rows, kept_clips
 from bench.run.resolve import Resolved
 
 log = logging.getLogger("bench")
@@ -47,9 +47,11 @@ class SplitOutcome:
     reused: bool = False
 
 
-def task_metric(task: Task) -> Metric:
-    """The task's primary metric as registered in `bench.core.metrics`: what training selects by."""
-    return kinds.of(task).metric(task.metric.primary)
+def task_metric(task: Task) -> Metric | None:
+    """The task's primary metric as registered in `bench.core.metrics`: what training selects by.
+    None where only the task's assessment gives it (the solution then selects by its kind's default)."""
+    m = kinds.of(task).metric(task.metric.primary)
+    return None if m.assessed else m
 
 
 def evaluate_split(res: Resolved, task: Task, data: TaskData, info: TaskInfo, prep: Prepared, split: Split,
@@ -90,6 +92,12 @@ def evaluate_split(res: Resolved, task: Task, data: TaskData, info: TaskInfo, pr
     outputs = kind.produce(solution, x, y, ctx)
     truth = kind.truth(x, y)
     metrics = task.score(truth, outputs, data)
+    assessed, assessment = task.assess(Assessment(
+        data, info, split, solution, ctx, kept_clips(prep, split.test if on_test else split.valid),
+        kept_clips(prep, split.train), kept_clips(prep, split.valid), outputs, truth, y, fold_dir, dict(metrics)))
+    metrics.update(assessed)
+    if task.metric.primary not in metrics:
+        raise RuntimeError(f"task {task.name} gave no value for its primary metric {task.metric.primary}")
     unl = None
     if predict_unlabelled and kind.predicts_unlabelled and len(prep.x_unlabelled):
         unl = solution.predict(prep.x_unlabelled, ctx)
@@ -101,7 +109,7 @@ def evaluate_split(res: Resolved, task: Task, data: TaskData, info: TaskInfo, pr
         history=fit.history, best_epoch=fit.best_epoch, resumed_from=fit.resumed_from,
         n_train=int(len(train)), n_valid=int(len(valid)), n_test=int(len(test)),
         validation_note=split.validation_note, complexity=solution.complexity(),
-        notes=fit.notes, fit_seconds=fit_s,
+        notes=fit.notes, fit_seconds=fit_s, assessment=assessment or None,
         **kind.split_extras(truth, outputs, y, info),
     )
     write_json(done, {**fold.to_json(), "unlabelled_outputs": unl.tolist() if unl is not None else None})

@@ -91,3 +91,9 @@ def feature_rows(prep: Prepared, idx: np.ndarray) -> np.ndarray:
     """Feature rows of the clips at `idx`, leaving out clips skipped as bad files."""
     rows = prep.row_of[idx]
     return rows[rows >= 0]
+
+
+def kept_clips(prep: Prepared, idx: np.ndarray) -> np.ndarray:
+    """The clips at `idx` that decoded (indices into `TaskData.clips`), in the order of their feature rows."""
+    idx = np.asarray(idx, dtype=np.int64)
+    return idx[prep.row_of[idx] >= 0]

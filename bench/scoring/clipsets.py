@@ -126,6 +126,14 @@ def load(spec: str, name: str, *, data_dir: Path | None = None, cache_dir: Path 
     else:
         paths, labels = _folder_clips(Path(spec).expanduser(), name)
         groups = [None] * len(paths)
+    return from_files(paths, labels, groups, name, spec, skip_bad=skip_bad, sample_rate=sample_rate, log=log)
+
+
+def from_files(paths: Sequence[Path], labels: Sequence[str | None], groups: Sequence[str | None], name: str,
+               source: str, *, skip_bad: bool = False, sample_rate: int | None = None,
+               log: logging.Logger | None = None) -> ClipSet:
+    """These files decoded (mono; at `sample_rate` if given), with their labels and groups."""
+    log = log or logging.getLogger("bench")
     waves, rates, file_rates, keep, bad = [], [], [], [], []
     for i, path in enumerate(paths):
         try:
@@ -145,8 +153,8 @@ def load(spec: str, name: str, *, data_dir: Path | None = None, cache_dir: Path 
     for path, reason in bad:
         log.warning("%s: skipped %s: %s", name, path, reason)
     if not waves:
-        raise ConfigError(f"{name}={spec}: no clip could be decoded")
-    return ClipSet(name, waves, rates, [labels[i] for i in keep], [str(paths[i]) for i in keep], spec,
+        raise ConfigError(f"{name}={source}: no clip could be decoded")
+    return ClipSet(name, waves, rates, [labels[i] for i in keep], [str(paths[i]) for i in keep], source,
                    [groups[i] for i in keep], file_rates)
 
 

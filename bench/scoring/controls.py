@@ -28,17 +28,18 @@ from bench.scoring.clipsets import ClipSet
 VOCODER = FeatureSpec("logmel", sample_rate=22050, clip_seconds=5.0, n_fft=1024, hop_length=512, n_mels=64)
 
 
-def halves(clips: ClipSet, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def halves(clips: ClipSet, seed: int, by_recording: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Two disjoint index sets of about half the clips each, split within each label, whole source
     recordings on one side: takes of one recording are near copies, and a floor made of them would be
-    lower than what clips of unheard recordings can reach (A gets the larger share of an odd count)."""
+    lower than what clips of unheard recordings can reach (A gets the larger share of an odd count).
+    `by_recording=False` treats every clip as its own recording."""
     rng = np.random.default_rng(seed)
     a, b = [], []
     for label in sorted({lab or "" for lab in clips.labels}):
         rows = [i for i, lab in enumerate(clips.labels) if (lab or "") == label]
         groups: dict[str, list[int]] = {}
         for i in rows:
-            groups.setdefault(clips.group_of(i), []).append(i)
+            groups.setdefault(clips.group_of(i) if by_recording else str(i), []).append(i)
         order = [groups[g] for g in sorted(groups)]
         taken_a = taken_b = 0
         for k in rng.permutation(len(order)):

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import optuna
 
+from bench.core import metrics
 from bench.core.atomic import write_json
 from bench.core.config import ConfigError, fields_of
 from bench.core.contracts import Split
@@ -237,8 +238,10 @@ class Objective:
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at epoch {epoch}: {key}={value:.4f}")
 
-        # a cross-validated objective reports once per fold (the Wilcoxon pruner's steps), not per epoch
-        callbacks = [] if self.cv else [ReportTo(key, report)]
+        # a cross-validated objective reports once per fold (the Wilcoxon pruner's steps), not per epoch; a
+        # metric the task's assessment computes after the fit has no per-epoch value to prune on
+        per_epoch = not self.cv and not metrics.get(self.metric).assessed
+        callbacks = [ReportTo(key, report)] if per_epoch else []
         got = evaluate_split(res, self.task, self.data, self.info, prep, split, fold_dir, self.device,
                              score_on="valid", callbacks=callbacks, predict_unlabelled=False, save_model=False)
         rec = split_record(got.fold)
