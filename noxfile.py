@@ -35,5 +35,6 @@ def benchmarks(session):
 
     `nox -s benchmarks -- --device cuda` runs them on a GPU.
     """
-    for script in ("benchmarks/train_throughput.py", "benchmarks/feature_extraction.py", "benchmarks/audio_scores.py"):
+    for script in ("benchmarks/train_throughput.py", "benchmarks/feature_extraction.py", "benchmarks/gan_throughput.py",
+                   "benchmarks/audio_scores.py"):
         session.run("python", script, *session.posargs)
