@@ -38,7 +38,8 @@ def render_score(path: Path, reports_dir: Path) -> Path:
         figs["fig-inf"] = inf
     classes = S.class_rows(record)
     titles = record.get("titles", {})
-    if classes:
+    # a class with too few clips on a side is listed as skipped; with every class skipped there is nothing to draw
+    if any(r.kernel for r in classes):
         figs["fig-classes"] = P.class_figure(classes, titles)
     mem = record.get("memorisation")
     if mem:
@@ -50,6 +51,7 @@ def render_score(path: Path, reports_dir: Path) -> Path:
     page = score_page(reports_dir, name)
     return write_page(
         page, "score.html", root="../", figures=figs, title=f"score {name}", name=name,
+        class_figure="fig-classes" in figs,
         generated_source=record.get("sets", {}).get("generated", {}).get("source", "generated"),
         real_source=record["reference"].get("source", "real"), embedding=emb, dim=record.get("dim"),
         n=record.get("n"), summary=S.summary(record),
