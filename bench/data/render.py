@@ -62,3 +62,11 @@ def match_loudness(wave: np.ndarray, target_rms: float, peak: float = 0.99) -> n
     if top > peak:
         out *= peak / top
     return out.astype(np.float32)
+
+
+def render(db: np.ndarray, spec: FeatureSpec, *, n_iter: int = 32, seed: int = 0,
+           level: float | None = None) -> np.ndarray:
+    """A generated (n_mels, T) log-mel in dB as a clip of spec's length, at RMS `level` where one is given
+    (Griffin-Lim keeps the spectrogram's shape, not a level anyone chose)."""
+    wave = logmel_to_audio(db, spec, n_iter=n_iter, seed=seed, n_samples=spec.n_samples)
+    return match_loudness(wave, level) if level is not None else wave

@@ -19,7 +19,7 @@ import numpy as np
 from bench.core.atomic import atomic_path
 from bench.core.config import ConfigError, did_you_mean, parse_value
 from bench.core.contracts import FitContext, Solution
-from bench.data.render import logmel_to_audio, match_loudness, rms
+from bench.data.render import render
 from bench.run.folders import resolve_device
 from bench.run.predict import load_run
 
@@ -88,11 +88,8 @@ def generate(req: GenerateRequest) -> list[Path]:
         i = k % req.n + 1
         stem = req.out / c / f"{c}-{i:03d}"
         stem.parent.mkdir(parents=True, exist_ok=True)
-        wave = logmel_to_audio(row[0], spec, n_iter=req.iters, seed=req.seed + k, n_samples=spec.n_samples)
-        if c in levels:
-            wave = match_loudness(wave, float(levels[c]))
-        elif rms(wave) > 0:
-            wave = match_loudness(wave, 0.1)  # a run recorded before the levels were: a moderate level
+        # a run without the class's measured level (not a round of a generation task) gets a moderate one
+        wave = render(row[0], spec, n_iter=req.iters, seed=req.seed + k, level=float(levels.get(c, 0.1)))
         _write(stem, wave, spec.sample_rate, row[0])
         written.append(stem.with_suffix(".wav"))
     return written

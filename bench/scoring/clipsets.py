@@ -61,19 +61,23 @@ class ClipSet:
 
     @classmethod
     def from_features(cls, features: np.ndarray, spec, labels: Sequence[str | None] | None = None,
-                      name: str = "generated", n_iter: int = 32, seed: int = 0) -> ClipSet:
+                      name: str = "generated", n_iter: int = 32, seed: int = 0,
+                      levels: dict[str, float] | None = None) -> ClipSet:
         """(N, 1, n_mels, T) log-mel features in dB (`spec`'s frontend) rendered to audio (inverse mel,
-        Griffin-Lim): how a spectrogram generator's output is scored in an audio embedding."""
-        from bench.data.render import logmel_to_audio
+        Griffin-Lim): how a spectrogram generator's output is scored in an audio embedding. `levels`: the
+        RMS each label's clips are brought to (a label without one keeps the rendered level)."""
+        from bench.data.render import render
 
         x = np.asarray(features)
         if x.ndim != 4 or x.shape[1] != 1 or spec.kind != "logmel":
             raise ValueError(f"{name}: from_features renders (N, 1, n_mels, T) log-mel features, got {x.shape}"
                              f" of kind {spec.kind}")
-        waves = [logmel_to_audio(x[i, 0], spec, n_iter=n_iter, seed=seed + i, n_samples=spec.n_samples)
+        names = list(labels) if labels is not None else [None] * len(x)
+        waves = [render(x[i, 0], spec, n_iter=n_iter, seed=seed + i, level=(levels or {}).get(names[i]))
                  for i in range(len(x))]
+        loudness = ", loudness of the class's real training clips" if levels else ""
         return cls.from_waves(waves, spec.sample_rate, labels, name,
-                              f"{len(x)} log-mel spectrograms rendered by Griffin-Lim ({n_iter} iterations)")
+                              f"{len(x)} log-mel spectrograms rendered by Griffin-Lim ({n_iter} iterations){loudness}")
 
     def at(self, rate: int) -> list[np.ndarray]:
         """Every clip resampled to `rate` (kept for the next call)."""

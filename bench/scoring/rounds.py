@@ -32,7 +32,7 @@ from bench.core.atomic import atomic_path, write_json
 from bench.core.config import Section, apply_overrides
 from bench.core.contracts import Assessment, AudioSpec, FeatureSpec, FitContext, Solution, TaskInfo, TaskKind
 from bench.data.frontend import features_of
-from bench.data.render import match_loudness, rms
+from bench.data.render import rms
 from bench.report.score_data import value
 from bench.scoring import clipsets
 from bench.scoring.classifiers import train_on_generated
@@ -66,8 +66,8 @@ def assess_round(a: Assessment, s: RoundSettings, log: logging.Logger) -> tuple[
     names = [classes[int(i)] for i in a.labels]
     log.info("rendering %d generated clips (Griffin-Lim, %d iterations)", len(names), s.vocoder_iters)
     levels = {c: float(np.median([rms(train.waves[i]) for i in train.rows_of(c)])) for c in train.classes()}
-    generated = _loudness_like(ClipSet.from_features(a.outputs, spec, names, n_iter=s.vocoder_iters,
-                                                     seed=a.ctx.seed), levels)
+    generated = ClipSet.from_features(a.outputs, spec, names, n_iter=s.vocoder_iters, seed=a.ctx.seed,
+                                      levels=levels)
     kept = _keep(a.folder / GENERATED, generated, a.outputs, a.truth, names, spec, s.examples_per_class)
     kept["levels"] = {c: round(v, 6) for c, v in levels.items()}
 
@@ -115,14 +115,6 @@ def _clips(a: Assessment, idx: np.ndarray, name: str, rate: int, log: logging.Lo
     clips = [a.data.clips[int(i)] for i in idx]
     return clipsets.from_files([c.path for c in clips], [c.label for c in clips], [c.group for c in clips], name,
                                f"{a.info.name}, split {a.split.name}", sample_rate=rate, log=log)
-
-
-def _loudness_like(generated: ClipSet, level: dict[str, float]) -> ClipSet:
-    """Each rendered clip at `level[class]`, the median loudness of its class's real training clips
-    (Griffin-Lim keeps the spectrogram's shape, not a level anyone chose)."""
-    waves = [match_loudness(w, level.get(lab, rms(w))) for w, lab in zip(generated.waves, generated.labels)]
-    return ClipSet(generated.name, waves, generated.rates, generated.labels, generated.origins,
-                   generated.source + ", loudness of the class's real training clips")
 
 
 def _keep(folder: Path, generated: ClipSet, outputs: np.ndarray, truth: np.ndarray, names: list[str],

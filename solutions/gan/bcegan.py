@@ -20,7 +20,7 @@ from bench.core.config import FloatRange, IntRange, param
 from bench.core.registry import register_solution
 from solutions.gan.base import GANSolution
 from solutions.gan.losses import smoothed_targets
-from solutions.gan.params import GANParams
+from solutions.gan.params import PAPER, TINY, GANParams
 
 bce = nn.functional.binary_cross_entropy_with_logits
 
@@ -51,12 +51,7 @@ class BCEGAN(GANSolution):
     description = ("class-conditional BCE GAN: label smoothing, generator lr 2x, extra generator steps when the"
                    " discriminator dominates, gradient clipping, ExponentialLR, EMA generator")
     Params = BCEGANParams
-    presets: ClassVar[dict[str, dict[str, Any]]] = {
-        "tiny": {"n_mels": 16, "blocks": 2, "latent": 8, "g_width": 4, "d_width": 4, "batch_size": 8, "epochs": 2},
-        # the seed's size: 128 mels, 4 upsampling blocks (8 x 32 -> 128 x 512 at 512 frames)
-        "paper": {"n_mels": 128, "blocks": 4, "latent": 128, "g_width": 32, "d_width": 64, "batch_size": 64,
-                  "epochs": 300, "ema_decay": 0.999, "eval_every": 5, "patience": 100},
-    }
+    presets: ClassVar[dict[str, dict[str, Any]]] = {"tiny": TINY, "paper": {**PAPER, "epochs": 300}}
 
     def make_optimizers(self):
         p = self.params
